@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "taskreaper",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "taskreaper", targets: ["taskreaper"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libsystemd through pkg-config: sd-journal now, sd-daemon/sd-event for `watch`.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // The contract: task document, marker, policy, decide(). No syscalls, no clock.
+        .target(name: "TaskReaperCore"),
+        // The world: dir-fd tree access, atomic writes, probes, journald.
+        .target(
+            name: "TaskReaperSystem",
+            dependencies: [
+                "TaskReaperCore", "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Observe/decide/act glue: the sweeper (and later the watcher).
+        .target(
+            name: "TaskReaper",
+            dependencies: [
+                "TaskReaperCore", "TaskReaperSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "taskreaper",
+            dependencies: [
+                "TaskReaper", "TaskReaperCore", "TaskReaperSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Shared by the test targets only: temp trees, task fixtures, harness-style processes.
+        .target(name: "TaskReaperTestSupport", path: "Tests/Support"),
+        .testTarget(name: "TaskReaperCoreTests", dependencies: ["TaskReaperCore"]),
+        .testTarget(
+            name: "TaskReaperSystemTests",
+            dependencies: ["TaskReaperSystem", "TaskReaperCore", "TaskReaperTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "TaskReaperTests",
+            dependencies: ["TaskReaper", "TaskReaperSystem", "TaskReaperCore", "TaskReaperTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TaskReaperCore", "TaskReaperTestSupport"]
+        ),
+    ]
+)

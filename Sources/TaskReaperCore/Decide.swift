@@ -1,0 +1,131 @@
+/// Everything `decide` needs about one bundle, observed in the contract's order:
+/// JSON first (its started_at is needed by the probe), then liveness, then the marker.
+public struct TaskObservation: Equatable, Sendable {
+    public var document: TaskDocument
+    /// mtime of `<id>.json`, Unix ms.
+    public var jsonModified: Millis
+    /// nil when not probed (terminal tasks are never probed).
+    public var liveness: Liveness?
+    public var marker: ExitMarker?
+    /// mtime of `<id>.exit` when a valid marker is present.
+    public var markerModified: Millis?
+    public var now: Millis
+
+    public init(document: TaskDocument, jsonModified: Millis, liveness: Liveness?, marker: ExitMarker?,
+                markerModified: Millis?, now: Millis) {
+        self.document = document
+        self.jsonModified = jsonModified
+        self.liveness = liveness
+        self.marker = marker
+        self.markerModified = markerModified
+        self.now = now
+    }
+}
+
+/// CONTRACT §5 as one pure function: no I/O, no clock. Every row is a case below and a
+/// test in DecideTests.
+public enum Decide {
+    public static func task(_ o: TaskObservation, policy: Policy) -> Verdict {
+        let task = o.document
+        if task.status.isTerminal { return terminal(o, policy: policy) }
+        let jsonAge = age(of: o.jsonModified, at: o.now)
+
+        switch task.status {
+        case .starting:
+            let noPid = task.childPID == nil && task.pgid == nil
+            if jsonAge >= policy.spawnGrace {
+                if noPid || o.liveness == .gone {
+                    return .finalize(Finalization(from: .starting, to: .failed, exitCode: nil, reason: "spawn aborted"))
+                }
+                return .leave(recheckAt: nil)
+            }
+            return .leave(recheckAt: o.jsonModified + policy.spawnGrace)
+
+        case .running, .killing:
+            if let marker = o.marker {
+                let markerAge = age(of: o.markerModified ?? o.now, at: o.now)
+                guard markerAge >= policy.finalizeGrace else {
+                    return .leave(recheckAt: (o.markerModified ?? o.now) + policy.finalizeGrace)
+                }
+                let (status, exitCode) = marker.outcome
+                let reason = task.status == .killing ? "recovered from inconsistent killing state" : nil
+                return .finalize(Finalization(from: task.status, to: status, exitCode: exitCode, reason: reason))
+            }
+            if o.liveness == .gone {
+                if task.status == .killing {
+                    return .finalize(Finalization(from: .killing, to: .killed, exitCode: nil,
+                                                  reason: "killed while owner was gone", writeKilledMarker: true))
+                }
+                if task.mode == .pty {
+                    return .finalize(Finalization(from: .running, to: .killed, exitCode: nil,
+                                                  reason: "pty_lost_on_bridge_restart"))
+                }
+                return .finalize(Finalization(from: .running, to: .failed, exitCode: nil,
+                                              reason: "process exited without exit marker"))
+            }
+            guard task.status == .running else { return .leave(recheckAt: nil) }
+            return runningAndAlive(o, policy: policy)
+
+        case .completed, .failed, .killed, .timedOut:
+            fatalError("terminal handled above")
+        }
+    }
+
+    private static func runningAndAlive(_ o: TaskObservation, policy: Policy) -> Verdict {
+        let task = o.document
+        let runtime = age(of: task.startedAt, at: o.now)
+        var deadlines: [Millis] = []
+        if policy.staleAfter > 0 {
+            if runtime >= policy.staleAfter {
+                return .finalize(Finalization(from: .running, to: .killed, exitCode: nil,
+                                              reason: "orphaned (>\(DurationText.format(policy.staleAfter)))",
+                                              writeKilledMarker: true))
+            }
+            deadlines.append(task.startedAt + policy.staleAfter)
+        }
+        if policy.enforceTimeouts, let timeout = task.timeoutMs {
+            if runtime >= timeout {
+                return .enforceTimeout(Finalization(from: .running, to: .timedOut, exitCode: 124,
+                                                    reason: "timed out (enforced by taskreaper)"))
+            }
+            deadlines.append(task.startedAt + timeout)
+        }
+        return .leave(recheckAt: deadlines.min())
+    }
+
+    private static func terminal(_ o: TaskObservation, policy: Policy) -> Verdict {
+        let jsonAge = age(of: o.jsonModified, at: o.now)
+        if o.document.completionDelivered {
+            if jsonAge >= policy.retention { return .removeBundle(.delivered) }
+            return .leave(recheckAt: o.jsonModified + policy.retention)
+        }
+        guard policy.abandonedAfter > 0 else { return .leave(recheckAt: nil) }
+        if jsonAge >= policy.abandonedAfter { return .removeBundle(.abandoned) }
+        return .leave(recheckAt: o.jsonModified + policy.abandonedAfter)
+    }
+
+    /// A JSON that does not parse: quarantined once old enough, reported before that.
+    public static func corrupt(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
+        age(of: modified, at: now) >= policy.corruptQuarantineAge
+            ? .quarantine : .leave(recheckAt: modified + policy.corruptQuarantineAge)
+    }
+
+    /// A protocol temp file (`.<name>.tmp.<pid>.<id>` or `<id>.exit.tmp.<pid>`).
+    public static func strayTemp(modified: Millis, writerGone: Bool, now: Millis, policy: Policy) -> StrayVerdict {
+        guard writerGone else { return .leave(recheckAt: nil) }
+        return age(of: modified, at: now) >= policy.strayTempAge
+            ? .remove : .leave(recheckAt: modified + policy.strayTempAge)
+    }
+
+    /// A bundle member whose `<id>.json` does not exist.
+    public static func orphanFile(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
+        age(of: modified, at: now) >= policy.orphanFileAge
+            ? .remove : .leave(recheckAt: modified + policy.orphanFileAge)
+    }
+
+    /// A session directory found empty at the start of a pass.
+    public static func emptySession(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
+        age(of: modified, at: now) >= policy.emptySessionAge
+            ? .remove : .leave(recheckAt: modified + policy.emptySessionAge)
+    }
+}

@@ -1,0 +1,45 @@
+/// What a file name inside a session directory is (CONTRACT §2). Names only: a bundle's
+/// identity comes from here, never from the `task_id` inside the JSON.
+public enum EntryName: Equatable, Sendable {
+    /// `<id>.<kind>` where kind is one of the bundle extensions.
+    case member(taskID: String, kind: MemberKind)
+    /// `.<name>.tmp.<writer_pid>.<sanitized_id>`: the harness's (or our) atomic write,
+    /// or `<id>.exit.tmp.<wrapper_pid>`: the wrapper's marker write.
+    case protocolTemp(writerPID: Int32)
+    /// Anything else: not ours to touch.
+    case unknown
+
+    public enum MemberKind: String, Sendable, CaseIterable {
+        case json, stdout, stderr, pty, exit, sh, ps1, bat
+    }
+
+    public static func isValidTaskID<S: StringProtocol>(_ id: S) -> Bool {
+        !id.isEmpty && id.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+    }
+
+    public static func classify(_ name: String) -> EntryName {
+        if name.hasPrefix(".") {
+            // .<name>.tmp.<pid>.<id>: split from the right, the id has no dots.
+            let parts = name.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count >= 4, parts[parts.count - 3] == "tmp", isValidTaskID(parts[parts.count - 1]),
+               let pid = Int32(parts[parts.count - 2]), pid > 0 {
+                return .protocolTemp(writerPID: pid)
+            }
+            return .unknown
+        }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 2, isValidTaskID(parts[0]), let kind = MemberKind(rawValue: String(parts[1])) {
+            return .member(taskID: String(parts[0]), kind: kind)
+        }
+        if parts.count == 4, isValidTaskID(parts[0]), parts[1] == "exit", parts[2] == "tmp",
+           let pid = Int32(parts[3]), pid > 0 {
+            return .protocolTemp(writerPID: pid)
+        }
+        return .unknown
+    }
+}

@@ -1,0 +1,31 @@
+/// Every threshold of CONTRACT §5. The first six are operator flags (shared by `sweep` and
+/// `watch`); the rest are fixed by the contract and exposed only so tests can name them.
+public struct Policy: Equatable, Sendable {
+    /// A marker must be this old before we finalize from it (the live harness does it in 0.5 s).
+    public var finalizeGrace: Millis = 5 * .second
+    /// A `starting` task without a live process is abandoned after this long.
+    public var spawnGrace: Millis = 5 * .minute
+    /// Delivered bundles are removed once their JSON is this old.
+    public var retention: Millis = 1 * .hour
+    /// A running task whose process is alive but started this long ago is declared orphaned. 0 disables.
+    public var staleAfter: Millis = 24 * .hour
+    /// Undelivered terminal bundles are removed once their JSON is this old. 0 disables.
+    public var abandonedAfter: Millis = 30 * .day
+    /// Kill running tasks past their own `timeout_ms`.
+    public var enforceTimeouts = false
+
+    /// SIGTERM to SIGKILL when enforcing a timeout.
+    public var terminationGrace: Millis = 2 * .second
+    /// A protocol temp file whose writer is gone is removed after this long.
+    public var strayTempAge: Millis = 1 * .minute
+    /// Bundle members without a JSON are removed after this long.
+    public var orphanFileAge: Millis = 1 * .hour
+    /// An unparseable JSON is quarantined after this long (reported before).
+    public var corruptQuarantineAge: Millis = 24 * .hour
+    /// An empty session directory is removed after this long.
+    public var emptySessionAge: Millis = 1 * .hour
+    /// A pid whose process started this long after the task did belongs to someone else.
+    public var pidReuseSlack: Millis = 30 * .second
+
+    public init() {}
+}

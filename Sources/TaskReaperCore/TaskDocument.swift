@@ -1,0 +1,154 @@
+/// A task's JSON (CONTRACT §3), validated the way the harness's serde reader validates it,
+/// and kept as the ordered JSON object so that a rewrite preserves unknown keys and the
+/// exact text of every value it does not change.
+public struct TaskDocument: Equatable, Sendable {
+    public static let writtenSchemaVersion: UInt32 = 4
+    public static let readableSchemaVersions: Set<UInt32> = [2, 3, 4]
+
+    public private(set) var object: JSONObject
+    public let schemaVersion: UInt32
+    public let taskID: String
+    public let sessionID: String
+    public let status: TaskStatus
+    public let mode: TaskMode
+    public let startedAt: Millis
+    public let timeoutMs: Millis?
+    public let exitCode: Int32?
+    public let childPID: UInt32?
+    public let pgid: Int32?
+    public let completionDelivered: Bool
+    public let notifyOnCompletion: Bool
+
+    public enum Problem: Error, Equatable, CustomStringConvertible, Sendable {
+        case notJSON(JSONParseError)
+        case notAnObject
+        /// A schema this version does not know: never rewritten, never removed.
+        case unsupportedSchema(UInt32)
+        case invalidField(String, String)
+
+        public var description: String {
+            switch self {
+            case .notJSON(let error): return "not valid JSON: \(error)"
+            case .notAnObject: return "not a JSON object"
+            case .unsupportedSchema(let v): return "unsupported schema_version \(v) (expected 2, 3 or 4)"
+            case .invalidField(let key, let why): return "field '\(key)' \(why)"
+            }
+        }
+    }
+
+    public init(parsing bytes: [UInt8]) throws(Problem) {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw .notJSON(error) }
+        guard case .object(let object) = value else { throw .notAnObject }
+        try self.init(object: object)
+    }
+
+    public init(object: JSONObject) throws(Problem) {
+        self.object = object
+        let fields = FieldReader(object: object)
+        schemaVersion = try fields.required("schema_version", UInt32.self)
+        guard Self.readableSchemaVersions.contains(schemaVersion) else { throw .unsupportedSchema(schemaVersion) }
+        taskID = try fields.requiredString("task_id")
+        sessionID = try fields.requiredString("session_id")
+        _ = try fields.requiredString("command")
+        _ = try fields.requiredString("workdir")
+        _ = try fields.optionalString("project_root")
+        _ = try fields.optionalString("status_reason")
+        let statusText = try fields.requiredString("status")
+        guard let status = TaskStatus(rawValue: statusText) else {
+            throw .invalidField("status", "has unknown value '\(statusText)'")
+        }
+        self.status = status
+        let modeText = try fields.optionalString("mode") ?? "pipes"
+        guard let mode = TaskMode(rawValue: modeText) else { throw .invalidField("mode", "has unknown value '\(modeText)'") }
+        self.mode = mode
+        startedAt = try fields.required("started_at", UInt64.self)
+        _ = try fields.optional("finished_at", UInt64.self)
+        _ = try fields.optional("duration_ms", UInt64.self)
+        timeoutMs = try fields.optional("timeout_ms", UInt64.self)
+        exitCode = try fields.optional("exit_code", Int32.self)
+        childPID = try fields.optional("child_pid", UInt32.self)
+        pgid = try fields.optional("pgid", Int32.self)
+        _ = try fields.optional("pty_rows", UInt16.self)
+        _ = try fields.optional("pty_cols", UInt16.self)
+        completionDelivered = try fields.requiredBool("completion_delivered")
+        notifyOnCompletion = try fields.optionalBool("notify_on_completion") ?? true
+        _ = try fields.optionalBool("compressed")
+    }
+
+    /// The seed's `mark_terminal` followed by `write_task`: status, exit_code, finished_at,
+    /// duration_ms (saturating), child_pid = null, status_reason, completion_delivered =
+    /// !notify_on_completion; pgid kept; schema upgraded to 4 with every schema-4 key present
+    /// (serde writes them all). Unknown keys stay where they were.
+    public func markedTerminal(_ status: TaskStatus, exitCode: Int32?, reason: String?, now: Millis) -> TaskDocument {
+        precondition(status.isTerminal)
+        var object = self.object
+        for (key, defaultValue) in Self.schema4Defaults where object[key] == nil {
+            object[key] = defaultValue
+        }
+        object["schema_version"] = .integer(Self.writtenSchemaVersion)
+        object["status"] = .string(status.rawValue)
+        object["exit_code"] = exitCode.map { .integer($0) } ?? .null
+        object["finished_at"] = .integer(now)
+        object["duration_ms"] = .integer(now > startedAt ? now - startedAt : 0)
+        object["child_pid"] = .null
+        object["status_reason"] = reason.map(JSONValue.string) ?? .null
+        object["completion_delivered"] = .bool(!notifyOnCompletion)
+        // The object was valid before and every value set here is valid: cannot throw.
+        return try! TaskDocument(object: object)
+    }
+
+    /// Pretty-printed like serde_json's `to_vec_pretty`.
+    public func encoded() -> [UInt8] { JSONWriter.pretty(.object(object)) }
+
+    /// Keys serde fills in when reading an older file; written back on upgrade.
+    private static let schema4Defaults: [(String, JSONValue)] = [
+        ("mode", .string("pipes")), ("project_root", .null), ("finished_at", .null),
+        ("duration_ms", .null), ("timeout_ms", .null), ("exit_code", .null),
+        ("child_pid", .null), ("pgid", .null), ("notify_on_completion", .bool(true)),
+        ("compressed", .bool(true)), ("pty_rows", .null), ("pty_cols", .null),
+        ("status_reason", .null),
+    ]
+}
+
+/// Typed reads of the known keys with serde's rules: `Option` keys may be missing or null,
+/// integers must be plain literals that fit the Rust type.
+private struct FieldReader {
+    let object: JSONObject
+
+    func required<T: FixedWidthInteger>(_ key: String, _ type: T.Type) throws(TaskDocument.Problem) -> T {
+        guard let value = object[key] else { throw .invalidField(key, "is missing") }
+        guard let number = value.integerValue(T.self) else { throw .invalidField(key, "is not a \(T.self)") }
+        return number
+    }
+
+    func optional<T: FixedWidthInteger>(_ key: String, _ type: T.Type) throws(TaskDocument.Problem) -> T? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let number = value.integerValue(T.self) else { throw .invalidField(key, "is not a \(T.self) or null") }
+        return number
+    }
+
+    func requiredString(_ key: String) throws(TaskDocument.Problem) -> String {
+        guard let value = object[key] else { throw .invalidField(key, "is missing") }
+        guard let string = value.stringValue else { throw .invalidField(key, "is not a string") }
+        return string
+    }
+
+    func optionalString(_ key: String) throws(TaskDocument.Problem) -> String? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let string = value.stringValue else { throw .invalidField(key, "is not a string or null") }
+        return string
+    }
+
+    func requiredBool(_ key: String) throws(TaskDocument.Problem) -> Bool {
+        guard let value = object[key] else { throw .invalidField(key, "is missing") }
+        guard let bool = value.boolValue else { throw .invalidField(key, "is not a boolean") }
+        return bool
+    }
+
+    func optionalBool(_ key: String) throws(TaskDocument.Problem) -> Bool? {
+        guard let value = object[key] else { return nil }
+        guard let bool = value.boolValue else { throw .invalidField(key, "is not a boolean") }
+        return bool
+    }
+}
