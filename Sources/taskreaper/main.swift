@@ -1,1 +1,1 @@
-print("taskreaper")
+TaskReaperCommand.runAndExit()

@@ -1,0 +1,216 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TaskReaperCore
+import TaskReaperSystem
+
+/// Observe, decide, act for one bundle that has a `<id>.json` (CONTRACT §3–5). Paths come
+/// from the file name (`taskID`), never from the JSON's own task_id.
+struct BundleReconciler {
+    let tree: Tree
+    let session: DirectoryHandle
+    let sessionName: String
+    let taskID: String
+    /// The bundle's other files, as listed.
+    let members: [String]
+    let context: ReconcileContext
+
+    struct Outcome {
+        /// Directory entries this bundle no longer occupies (for "session left empty").
+        var removedEntries = 0
+        var nextDue: Millis?
+    }
+
+    /// How often the JSON may change under us before we leave the bundle to the next pass.
+    static let attempts = 3
+
+    var jsonName: String { taskID + ".json" }
+    var markerName: String { taskID + ".exit" }
+    var jsonPath: String { session.childPath(jsonName) }
+    var location: Location { tree.location(session: sessionName, taskID: taskID) }
+
+    func reconcile() -> Outcome {
+        for _ in 1...Self.attempts {
+            do {
+                if let outcome = try attempt() { return outcome }
+            } catch {
+                context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "reconcile task \(taskID)")
+                return Outcome()
+            }
+        }
+        var event = ActionReport(.error, path: jsonPath, location: location, dryRun: context.dryRun,
+                                 message: "Task \(taskID) changed under us \(Self.attempts) times in a row; left for the next pass")
+        event.details = [("error", .string("concurrent writer"))]
+        context.reporter.report(event)
+        return Outcome()
+    }
+
+    /// One observe/decide/act round; nil when another writer changed the bundle and the
+    /// decision must start over from what is on disk now.
+    private func attempt() throws(SystemError) -> Outcome? {
+        let bytes: [UInt8]
+        let jsonStatus: FileStatus
+        switch try session.read(jsonName, limit: ReadLimits.taskJSON) {
+        case .absent:
+            return Outcome()  // removed since the listing: nothing left to decide
+        case .notRegular(let kind):
+            let modified = try session.status(jsonName)?.modified ?? context.clock()
+            return corrupt(kind == .symlink ? "is a symbolic link (never followed)" : "is not a regular file", modified: modified)
+        case .tooLarge(let size):
+            let modified = try session.status(jsonName)?.modified ?? context.clock()
+            return corrupt("is \(size) bytes, more than a task JSON can be", modified: modified)
+        case .contents(let contents, let status):
+            bytes = contents
+            jsonStatus = status
+        }
+
+        let document: TaskDocument
+        do { document = try TaskDocument(parsing: bytes) } catch {
+            if case .unsupportedSchema = error {
+                context.reporter.report(ActionReport(.skipUnsupportedSchema, path: jsonPath, location: location, dryRun: context.dryRun,
+                                                     message: "Leaving task \(taskID) alone: \(error)"))
+                return Outcome()
+            }
+            return corrupt(error.description, modified: jsonStatus.modified)
+        }
+
+        // CONTRACT §5: probe first, then read the marker (the wrapper writes, then exits).
+        var liveness: Liveness?
+        var marker: ExitMarker?
+        var markerModified: Millis?
+        var markerFileExists = false
+        if !document.status.isTerminal {
+            liveness = context.processes.liveness(of: document, policy: context.policy)
+            let markerRead = try session.read(markerName, limit: ReadLimits.marker)
+            markerFileExists = markerRead != .absent
+            if case .contents(let content, let status) = markerRead, let parsed = ExitMarker.parse(content) {
+                marker = parsed
+                markerModified = status.modified
+            }
+        }
+        let now = context.clock()
+        let observation = TaskObservation(document: document, jsonModified: jsonStatus.modified, liveness: liveness,
+                                          marker: marker, markerModified: markerModified, now: now)
+        switch Decide.task(observation, policy: context.policy) {
+        case .leave(let recheckAt):
+            return Outcome(nextDue: recheckAt)
+        case .finalize(let finalization):
+            return try finalize(finalization, document: document, read: bytes, jsonStatus: jsonStatus,
+                                markerFileExists: markerFileExists, now: now)
+        case .enforceTimeout(let finalization):
+            guard terminate(document) else { return Outcome() }
+            return try finalize(finalization, document: document, read: bytes, jsonStatus: jsonStatus,
+                                markerFileExists: markerFileExists, now: context.clock())
+        case .removeBundle(let reason):
+            return removeBundle(reason, document: document)
+        }
+    }
+
+    // MARK: Finalize
+
+    private func finalize(_ f: Finalization, document: TaskDocument, read original: [UInt8], jsonStatus: FileStatus,
+                          markerFileExists: Bool, now: Millis) throws(SystemError) -> Outcome? {
+        // The seed's write_kill_marker_if_absent: any existing `.exit`, even unreadable, counts.
+        if f.writeKilledMarker, !markerFileExists {
+            if !context.dryRun {
+                let result = try session.writeAtomically(markerName, bytes: Array("killed".utf8), tag: taskID,
+                                                         like: jsonStatus, exclusive: true)
+                // A marker appeared since we looked: it may say something else. Start over.
+                if result == .targetExists { return nil }
+            }
+            var event = ActionReport(.writeKillMarker, path: session.childPath(markerName), location: location, dryRun: context.dryRun,
+                                     message: "\(context.verb("Wrote", "write")) a killed exit marker for task \(taskID)")
+            event.sessionID = document.sessionID
+            context.reporter.report(event)
+        }
+
+        let updated = document.markedTerminal(f.to, exitCode: f.exitCode, reason: f.reason, now: now)
+        if !context.dryRun {
+            let result = try session.writeAtomically(jsonName, bytes: updated.encoded(), tag: taskID, like: jsonStatus) { () throws(SystemError) in
+                // CONTRACT §3: re-read just before the rename; if anyone rewrote the JSON since
+                // we read it, their state wins and we decide again from it.
+                guard case .contents(let current, let status) = try session.read(jsonName, limit: ReadLimits.taskJSON) else { return false }
+                return status.inode == jsonStatus.inode && current == original
+            }
+            if result != .written { return nil }
+        }
+        var event = ActionReport(.finalize, path: jsonPath, location: location, dryRun: context.dryRun,
+                                 message: "\(context.verb("Finalized", "finalize")) task \(taskID): \(f.from.rawValue) -> \(f.to.rawValue)"
+                                     + (f.exitCode.map { " (exit code \($0))" } ?? "") + (f.reason.map { ": \($0)" } ?? ""))
+        event.sessionID = document.sessionID
+        event.from = f.from
+        event.to = f.to
+        event.exitCode = f.exitCode
+        event.reason = f.reason
+        context.reporter.report(event)
+        return Outcome()
+    }
+
+    /// --enforce-timeouts: TERM, grace, KILL. False when nothing could be signalled.
+    private func terminate(_ document: TaskDocument) -> Bool {
+        guard let pgid = document.pgid ?? document.childPID.flatMap({ Int32(exactly: $0) }) else { return false }
+        var event = ActionReport(.terminateGroup, path: jsonPath, location: location, dryRun: context.dryRun,
+                                 message: "")
+        event.sessionID = document.sessionID
+        event.details = [("pgid", .integer(pgid))]
+        if context.dryRun {
+            event.message = "Would terminate process group \(pgid) of task \(taskID): past its timeout"
+            context.reporter.report(event)
+            return true
+        }
+        let result = context.processes.terminate(group: pgid, grace: context.policy.terminationGrace)
+        let outcome: String
+        switch result {
+        case .alreadyGone: outcome = "already gone"
+        case .exitedAfterTERM: outcome = "exited after SIGTERM"
+        case .killed: outcome = "killed with SIGKILL after \(DurationText.format(context.policy.terminationGrace))"
+        case .failed(let error):
+            context.reporter.failed(error, at: location, dryRun: false, doing: "terminate process group \(pgid) of task \(taskID)")
+            return false
+        }
+        event.message = "Terminated process group \(pgid) of task \(taskID) past its timeout: \(outcome)"
+        event.details.append(("signal_result", .string(outcome)))
+        context.reporter.report(event)
+        return true
+    }
+
+    // MARK: Remove
+
+    private func removeBundle(_ reason: RemovalReason, document: TaskDocument) -> Outcome {
+        let files = members.count + 1
+        var event = ActionReport(.removeBundle, path: jsonPath, location: location, dryRun: context.dryRun,
+                                 message: "\(context.verb("Removed", "remove")) \(reason.rawValue) bundle of task \(taskID) (\(files) file\(files == 1 ? "" : "s"))")
+        event.sessionID = document.sessionID
+        event.reason = reason.rawValue
+        event.details = [("files", .integer(files))]
+        if !context.dryRun {
+            // Members first, the JSON last: a crash in between leaves a JSON that still
+            // says "remove me", so the next pass finishes the job.
+            for name in members.sorted() + [jsonName] {
+                do { try session.unlink(name) } catch {
+                    context.reporter.failed(error, at: location, dryRun: false, doing: "remove the bundle of task \(taskID)")
+                    return Outcome()
+                }
+            }
+        }
+        context.reporter.report(event)
+        return Outcome(removedEntries: files)
+    }
+
+    // MARK: Corrupt
+
+    private func corrupt(_ problem: String, modified: Millis) -> Outcome {
+        let now = context.clock()
+        switch Decide.corrupt(modified: modified, now: now, policy: context.policy) {
+        case .leave(let recheckAt):
+            var event = ActionReport(.reportCorrupt, path: jsonPath, location: location, dryRun: context.dryRun,
+                                     message: "Task JSON \(jsonPath) \(problem.hasPrefix("is") ? problem : "is unreadable: " + problem); quarantined once \(DurationText.format(context.policy.corruptQuarantineAge)) old")
+            event.details = [("error", .string(problem))]
+            context.reporter.report(event)
+            return Outcome(nextDue: recheckAt)
+        case .quarantine, .remove:
+            return Quarantine(tree: tree, session: session, sessionName: sessionName, context: context)
+                .move(taskID: taskID, names: members.sorted() + [jsonName], problem: problem, now: now)
+        }
+    }
+}

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TaskReaperCore
+import TaskReaperSystem
+
+/// CONTRACT §5: an unparseable JSON and its bundle move beside the tree, to
+/// `<harness dir or root>/bash-tasks-quarantine/<session_hash>/`, under names suffixed
+/// with the time so nothing already there is ever replaced.
+struct Quarantine {
+    let tree: Tree
+    let session: DirectoryHandle
+    let sessionName: String
+    let context: ReconcileContext
+
+    func move(taskID: String, names: [String], problem: String, now: Millis) -> BundleReconciler.Outcome {
+        let location = tree.location(session: sessionName, taskID: taskID)
+        let jsonPath = session.childPath(taskID + ".json")
+        let destinationPath = tree.parent.childPath(Tree.quarantineName + "/" + sessionName)
+        let suffix = ".quarantined-\(now)"
+        var event = ActionReport(.quarantine, path: jsonPath, location: location, dryRun: context.dryRun,
+                                 message: "\(context.verb("Quarantined", "quarantine")) task \(taskID) (\(names.count) files) to \(destinationPath): its JSON \(problem.hasPrefix("is") ? problem : "is unreadable: " + problem)")
+        event.details = [("destination", .string(destinationPath)), ("files", .integer(names.count)), ("error", .string(problem))]
+        if !context.dryRun {
+            do throws(SystemError) {
+                // Private by default (outputs can hold secrets), owned like the tree.
+                let owner = try? tree.directory.status()
+                let quarantine = try tree.parent.makeDirectory(Tree.quarantineName, mode: 0o700, ownedLike: owner)
+                let destination = try quarantine.makeDirectory(sessionName, mode: 0o700, ownedLike: owner)
+                // The JSON goes last, as in removal: a crash leaves it to be found again.
+                for name in names {
+                    do { try session.rename(name, to: name + suffix, in: destination) } catch {
+                        if error.errno == ENOENT { continue }
+                        throw error
+                    }
+                }
+            } catch {
+                context.reporter.failed(error, at: location, dryRun: false, doing: "quarantine task \(taskID)")
+                return BundleReconciler.Outcome()
+            }
+        }
+        context.reporter.report(event)
+        return BundleReconciler.Outcome(removedEntries: names.count)
+    }
+}

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TaskReaperCore
+import TaskReaperSystem
+
+/// One session directory, reconciled: every bundle, every stray, and the directory itself.
+/// The unit of work of a sweep (sessions run in parallel) and of a `watch` event.
+public struct SessionReconciler: Sendable {
+    public let tree: Tree
+    public let name: String
+    public let context: ReconcileContext
+
+    public init(tree: Tree, name: String, context: ReconcileContext) {
+        self.tree = tree
+        self.name = name
+        self.context = context
+    }
+
+    /// Returns the earliest moment something here asked to be looked at again.
+    @discardableResult
+    public func reconcile() -> Millis? {
+        let location = tree.location(session: name)
+        let session: DirectoryHandle
+        let entries: [DirectoryEntry]
+        do {
+            session = try tree.directory.openDirectory(name)
+            entries = try session.entries()
+        } catch {
+            switch error.errno {
+            case ENOENT: break  // gone since the listing
+            case ENOTDIR, ELOOP:
+                // O_NOFOLLOW|O_DIRECTORY on a link fails with either; a plain file is no session.
+                if (try? tree.directory.status(name))??.kind == .symlink {
+                    Tree.reportSymlink(tree.directory.childPath(name), location: location, context: context)
+                }
+            default: context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "read session directory")
+            }
+            return nil
+        }
+        if entries.isEmpty { return emptySession(session) }
+
+        let sorted = SessionEntries(entries) { entryName in
+            switch (try? session.status(entryName))??.kind {
+            case .regular: return .regular
+            case .symlink: return .symlink
+            case .directory: return .directory
+            default: return .other
+            }
+        }
+        var removed = 0
+        var nextDue: Millis?
+        var bundles = 0
+        for (taskID, bundle) in sorted.bundles.sorted(by: { $0.key < $1.key }) {
+            if bundle.hasJSON {
+                bundles += 1
+                let outcome = BundleReconciler(tree: tree, session: session, sessionName: name, taskID: taskID,
+                                               members: bundle.members, context: context).reconcile()
+                removed += outcome.removedEntries
+                nextDue = earliest(nextDue, outcome.nextDue)
+            } else {
+                for member in bundle.members.sorted() {
+                    let outcome = stray(member, in: session, taskID: taskID, kind: .removeOrphanFile) { status, now in
+                        Decide.orphanFile(modified: status.modified, now: now, policy: context.policy)
+                    }
+                    if outcome.removed { removed += 1 }
+                    nextDue = earliest(nextDue, outcome.nextDue)
+                }
+            }
+        }
+        for temp in sorted.temps {
+            let outcome = stray(temp.name, in: session, taskID: nil, kind: .removeStrayTemp) { status, now in
+                let gone = context.processes.writerIsGone(pid: temp.writerPID, fileModified: status.modified)
+                return Decide.strayTemp(modified: status.modified, writerGone: gone, now: now, policy: context.policy)
+            }
+            if outcome.removed { removed += 1 }
+            nextDue = earliest(nextDue, outcome.nextDue)
+        }
+        context.reporter.counted(bundles: bundles, sessions: 1, nextDue: nextDue)
+        // A session this pass left empty goes in this pass (CONTRACT §5).
+        if removed > 0, removed == sorted.total { removeSessionDirectory(why: "left empty") }
+        return nextDue
+    }
+
+    private func emptySession(_ session: DirectoryHandle) -> Millis? {
+        context.reporter.counted(sessions: 1)
+        let modified: Millis
+        do { modified = try session.status().modified } catch {
+            context.reporter.failed(error, at: tree.location(session: name), dryRun: context.dryRun, doing: "stat session directory")
+            return nil
+        }
+        switch Decide.emptySession(modified: modified, now: context.clock(), policy: context.policy) {
+        case .leave(let recheckAt): return recheckAt
+        case .remove, .quarantine:
+            removeSessionDirectory(why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
+            return nil
+        }
+    }
+
+    private func removeSessionDirectory(why: String) {
+        let path = tree.directory.childPath(name)
+        let location = tree.location(session: name)
+        if !context.dryRun {
+            do {
+                // ENOTEMPTY/ENOENT: the harness wrote or removed meanwhile; both are fine.
+                guard try tree.directory.removeDirectory(name) == .removed else { return }
+            } catch {
+                context.reporter.failed(error, at: location, dryRun: false, doing: "remove session directory")
+                return
+            }
+        }
+        var event = ActionReport(.removeSessionDir, path: path, location: location, dryRun: context.dryRun,
+                                 message: "\(context.verb("Removed", "remove")) session directory \(path) (\(why))")
+        event.reason = why
+        context.reporter.report(event)
+    }
+
+    /// A stray file: decide from its own mtime, remove it when due.
+    private func stray(_ entryName: String, in session: DirectoryHandle, taskID: String?, kind: ActionKind,
+                       decide: (FileStatus, Millis) -> StrayVerdict) -> (removed: Bool, nextDue: Millis?) {
+        let location = tree.location(session: name, taskID: taskID)
+        let path = session.childPath(entryName)
+        do {
+            guard let status = try session.status(entryName) else { return (true, nil) }
+            switch decide(status, context.clock()) {
+            case .leave(let recheckAt): return (false, recheckAt)
+            case .remove, .quarantine:
+                if !context.dryRun { try session.unlink(entryName) }
+                let what = kind == .removeStrayTemp ? "stray temp file" : "orphan file"
+                let why = kind == .removeStrayTemp ? "its writer is gone" : "its task has no JSON"
+                context.reporter.report(ActionReport(kind, path: path, location: location, dryRun: context.dryRun,
+                                                     message: "\(context.verb("Removed", "remove")) \(what) \(path) (\(why))"))
+                return (true, nil)
+            }
+        } catch {
+            context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "remove \(path)")
+            return (false, nil)
+        }
+    }
+}
+
+func earliest(_ a: Millis?, _ b: Millis?) -> Millis? {
+    switch (a, b) {
+    case (nil, let x), (let x, nil): return x
+    case (let x?, let y?): return min(x, y)
+    }
+}

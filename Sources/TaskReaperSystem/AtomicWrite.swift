@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension DirectoryHandle {
+    /// The temp name for our atomic write of `name`: the harness's own pattern
+    /// (`.<name>.tmp.<writer_pid>.<id>`) with our pid, so it can never collide with the
+    /// harness's temp, and a crash leaves a stray that the next pass recognises and removes.
+    public static func temporaryName(for name: String, tag: String) -> String {
+        ".\(name).tmp.\(getpid()).\(tag)"
+    }
+
+    public enum AtomicWriteResult: Equatable, Sendable {
+        case written
+        /// `shouldCommit` said no (the file changed under us): nothing was replaced.
+        case abandoned
+        /// `exclusive` was asked and `name` already existed: nothing was replaced.
+        case targetExists
+    }
+
+    /// Writes `bytes` to a temp file beside `name`, fsyncs it, asks `shouldCommit` (the
+    /// last-moment check that nobody rewrote the original since it was read), then renames
+    /// it over `name` (or, with `exclusive`, links it there only if `name` is still absent).
+    /// `like`: copy mode and, when we are root, ownership from the file being replaced, so
+    /// a system-wide sweep never leaves root-owned files in a user's tree.
+    public func writeAtomically(
+        _ name: String, bytes: [UInt8], tag: String, like original: FileStatus? = nil,
+        exclusive: Bool = false, shouldCommit: () throws(SystemError) -> Bool = { true }
+    ) throws(SystemError) -> AtomicWriteResult {
+        let temp = Self.temporaryName(for: name, tag: tag)
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        var file = openat(fd, temp, flags, original.map { $0.mode & 0o777 } ?? 0o644)
+        if file < 0, errno == EEXIST {
+            // Left by an earlier process that had our pid: ours to replace.
+            _ = unlinkat(fd, temp, 0)
+            file = openat(fd, temp, flags, original.map { $0.mode & 0o777 } ?? 0o644)
+        }
+        guard file >= 0 else { throw SystemError("create", childPath(temp)) }
+        var committed = false
+        defer {
+            if !committed { _ = unlinkat(fd, temp, 0) }
+        }
+        do {
+            defer { close(file) }
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { raw in write(file, raw.baseAddress! + offset, raw.count - offset) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw SystemError("write", childPath(temp))
+                }
+                offset += n
+            }
+            if let original {
+                // umask may have narrowed the create mode; match the original exactly.
+                _ = fchmod(file, original.mode & 0o7777)
+                if geteuid() == 0, original.owner != 0 || original.group != 0 {
+                    guard fchown(file, original.owner, original.group) == 0 else { throw SystemError("chown", childPath(temp)) }
+                }
+            }
+            guard fsync(file) == 0 else { throw SystemError("fsync", childPath(temp)) }
+        }
+        guard try shouldCommit() else { return .abandoned }
+        if exclusive {
+            guard try link(temp, to: name) else { return .targetExists }
+            committed = false  // the temp name still exists: the defer removes it
+            return .written
+        }
+        try rename(temp, to: name)
+        committed = true
+        return .written
+    }
+}

@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One name from a directory listing, with the type `readdir` reported (no stat needed on
+/// ext4/xfs/btrfs; `unknown` when the file system does not say, then callers fstatat).
+public struct DirectoryEntry: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable { case regular, directory, symlink, other, unknown }
+
+    public let name: String
+    public let kind: Kind
+
+    public init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
+
+    init(name: String, direntType: UInt8) {
+        self.name = name
+        switch Int(direntType) {
+        case Int(DT_REG): kind = .regular
+        case Int(DT_DIR): kind = .directory
+        case Int(DT_LNK): kind = .symlink
+        case Int(DT_UNKNOWN): kind = .unknown
+        default: kind = .other
+        }
+    }
+}

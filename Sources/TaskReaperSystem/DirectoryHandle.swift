@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TaskReaperCore
+
+/// An open directory, and every file operation relative to it, as systemd-tmpfiles does:
+/// no path is ever re-resolved, and no symbolic link is ever followed below the root
+/// (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`, `unlinkat` removes a link itself). `path` is
+/// only for messages. Thread-safe: the fd is never repositioned (listings open their own).
+public final class DirectoryHandle: Sendable {
+    public let fd: Int32
+    public let path: String
+
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// Opens a storage root as the operator named it. Symbolic links in the root's own
+    /// path are the operator's choice and are followed; nothing below it ever is.
+    public static func open(root path: String) throws(SystemError) -> DirectoryHandle {
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", path) }
+        return DirectoryHandle(fd: fd, path: path)
+    }
+
+    public func childPath(_ name: String) -> String { path.hasSuffix("/") ? path + name : path + "/" + name }
+
+    /// A subdirectory; fails with ELOOP when `name` is a symbolic link, ENOTDIR when not a directory.
+    public func openDirectory(_ name: String) throws(SystemError) -> DirectoryHandle {
+        let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard child >= 0 else { throw SystemError("open", childPath(name)) }
+        return DirectoryHandle(fd: child, path: childPath(name))
+    }
+
+    /// Every name except `.` and `..`.
+    public func entries() throws(SystemError) -> [DirectoryEntry] {
+        // A fresh open file description: readdir moves the offset, and handles are shared.
+        let listFD = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard listFD >= 0 else { throw SystemError("open", path) }
+        guard let dir = fdopendir(listFD) else {
+            let error = SystemError("opendir", path)
+            close(listFD)
+            throw error
+        }
+        defer { closedir(dir) }
+        var result: [DirectoryEntry] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 { throw SystemError("readdir", path) }
+                return result
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            result.append(DirectoryEntry(name: name, direntType: entry.pointee.d_type))
+        }
+    }
+
+    /// `nil` when the entry does not exist.
+    public func status(_ name: String) throws(SystemError) -> FileStatus? {
+        var st = stat()
+        guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+            if errno == ENOENT { return nil }
+            throw SystemError("stat", childPath(name))
+        }
+        return FileStatus(st)
+    }
+
+    public func status() throws(SystemError) -> FileStatus {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SystemError("stat", path) }
+        return FileStatus(st)
+    }
+
+    public enum ReadResult: Equatable, Sendable {
+        case contents([UInt8], FileStatus)
+        case absent
+        /// A symbolic link, directory, FIFO, device...: never opened for reading.
+        case notRegular(FileStatus.Kind)
+        case tooLarge(Int64)
+    }
+
+    /// Reads a whole regular file without following links and without blocking on a FIFO.
+    /// The status comes from the opened file, so it describes exactly the bytes returned.
+    public func read(_ name: String, limit: Int) throws(SystemError) -> ReadResult {
+        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        if file < 0 {
+            switch errno {
+            case ENOENT: return .absent
+            case ELOOP: return .notRegular(.symlink)
+            default: throw SystemError("open", childPath(name))
+            }
+        }
+        defer { close(file) }
+        var st = stat()
+        guard fstat(file, &st) == 0 else { throw SystemError("stat", childPath(name)) }
+        let status = FileStatus(st)
+        guard status.kind == .regular else { return .notRegular(status.kind) }
+        guard status.size <= Int64(limit) else { return .tooLarge(status.size) }
+        var bytes = [UInt8](repeating: 0, count: Int(status.size) + 1)
+        var filled = 0
+        while true {
+            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: 4096)) }
+            let n = bytes.withUnsafeMutableBytes { raw in
+                Glibc.read(file, raw.baseAddress! + filled, raw.count - filled)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("read", childPath(name))
+            }
+            if n == 0 { break }
+            filled += n
+            guard filled <= limit else { return .tooLarge(Int64(filled)) }
+        }
+        bytes.removeSubrange(filled...)
+        return .contents(bytes, status)
+    }
+
+    /// Removes a file or a symbolic link itself. `false` when it was already gone.
+    @discardableResult
+    public func unlink(_ name: String) throws(SystemError) -> Bool {
+        guard unlinkat(fd, name, 0) == 0 else {
+            if errno == ENOENT { return false }
+            throw SystemError("unlink", childPath(name))
+        }
+        return true
+    }
+
+    public enum RemoveDirectoryResult: Equatable, Sendable { case removed, notEmpty, absent }
+
+    /// rmdir: a directory the harness refilled (ENOTEMPTY) or removed (ENOENT) is fine.
+    public func removeDirectory(_ name: String) throws(SystemError) -> RemoveDirectoryResult {
+        guard unlinkat(fd, name, AT_REMOVEDIR) == 0 else {
+            switch errno {
+            case ENOTEMPTY, EEXIST: return .notEmpty
+            case ENOENT: return .absent
+            default: throw SystemError("rmdir", childPath(name))
+            }
+        }
+        return .removed
+    }
+
+    /// Creates `name` as a directory if it is not one yet; a symbolic link there is an error.
+    /// `ownedLike`: when we are root, a directory we create gets that owner, so a
+    /// system-wide run never leaves root-owned directories in a user's tree.
+    public func makeDirectory(_ name: String, mode: mode_t = 0o755, ownedLike owner: FileStatus? = nil) throws(SystemError) -> DirectoryHandle {
+        var created = true
+        if mkdirat(fd, name, mode) != 0 {
+            guard errno == EEXIST else { throw SystemError("mkdir", childPath(name)) }
+            created = false
+        }
+        let directory = try openDirectory(name)
+        if created, let owner, geteuid() == 0, owner.owner != 0 || owner.group != 0 {
+            guard fchown(directory.fd, owner.owner, owner.group) == 0 else { throw SystemError("chown", directory.path) }
+        }
+        return directory
+    }
+
+    /// rename(2) within or across directories of one file system; replaces the target.
+    public func rename(_ name: String, to target: String, in targetDirectory: DirectoryHandle? = nil) throws(SystemError) {
+        let targetFD = targetDirectory?.fd ?? fd
+        guard renameat(fd, name, targetFD, target) == 0 else {
+            throw SystemError("rename", childPath(name) + " -> " + (targetDirectory ?? self).childPath(target))
+        }
+    }
+
+    /// Gives `name` a second name `target` only if `target` does not exist (linkat fails with
+    /// EEXIST): the atomic "create if absent" that a plain rename cannot express. Returns
+    /// false when the target exists.
+    public func link(_ name: String, to target: String, in targetDirectory: DirectoryHandle? = nil) throws(SystemError) -> Bool {
+        let targetFD = targetDirectory?.fd ?? fd
+        guard linkat(fd, name, targetFD, target, 0) == 0 else {
+            if errno == EEXIST { return false }
+            throw SystemError("link", childPath(name) + " -> " + (targetDirectory ?? self).childPath(target))
+        }
+        return true
+    }
+
+    /// An exclusive, non-blocking `flock` on the directory itself: mutual exclusion between
+    /// sweeps without writing a lock file into the tree. Released when the handle closes.
+    public func tryLock() throws(SystemError) -> Bool {
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            if errno == EWOULDBLOCK { return false }
+            throw SystemError("flock", path)
+        }
+        return true
+    }
+}

@@ -1,0 +1,148 @@
+import TaskReaperCore
+import XCTest
+
+/// CONTRACT §5, one row per case: each case names the row it proves.
+final class DecideTests: XCTestCase {
+    let now: Millis = 1_800_000_000_000
+    let policy = Policy()
+
+    private func document(_ status: String, mode: String = "pipes", startedAgo: Millis = 10 * .minute,
+                          childPID: String = "4242", pgid: String = "4242", delivered: Bool = false,
+                          notify: Bool = true, timeoutMs: String = "null") -> TaskDocument {
+        let text = """
+        {"schema_version": 4, "task_id": "bgb-0000abcd", "session_id": "ses", "command": "sleep 1",
+         "mode": "\(mode)", "workdir": "/w", "project_root": null, "status": "\(status)",
+         "started_at": \(now - startedAgo), "finished_at": null, "duration_ms": null, "timeout_ms": \(timeoutMs),
+         "exit_code": null, "child_pid": \(childPID), "pgid": \(pgid), "completion_delivered": \(delivered),
+         "notify_on_completion": \(notify), "compressed": true, "pty_rows": null, "pty_cols": null, "status_reason": null}
+        """
+        return try! TaskDocument(parsing: Array(text.utf8))
+    }
+
+    private func observe(_ document: TaskDocument, jsonAgo: Millis = 10 * .minute, liveness: Liveness? = nil,
+                         marker: ExitMarker? = nil, markerAgo: Millis = 10 * .second) -> TaskObservation {
+        TaskObservation(document: document, jsonModified: now - jsonAgo,
+                        liveness: document.status.isTerminal ? nil : (liveness ?? .alive),
+                        marker: marker, markerModified: marker == nil ? nil : now - markerAgo, now: now)
+    }
+
+    struct Row {
+        let name: String
+        let observation: TaskObservation
+        let policy: Policy
+        let expected: Verdict
+        let line: UInt
+    }
+
+    func testEveryRowOfTheNonTerminalTable() {
+        var timeouts = policy
+        timeouts.enforceTimeouts = true
+        var staleOff = policy
+        staleOff.staleAfter = 0
+        let rows: [Row] = [
+            // starting | older than spawn grace, and no pid recorded or gone | failed | spawn aborted
+            Row(name: "starting, old, no pid", observation: observe(document("starting", childPID: "null", pgid: "null"), jsonAgo: 6 * .minute),
+                policy: policy, expected: .finalize(Finalization(from: .starting, to: .failed, exitCode: nil, reason: "spawn aborted")), line: #line),
+            Row(name: "starting, old, pid gone", observation: observe(document("starting"), jsonAgo: 5 * .minute, liveness: .gone),
+                policy: policy, expected: .finalize(Finalization(from: .starting, to: .failed, exitCode: nil, reason: "spawn aborted")), line: #line),
+            Row(name: "starting, old, pid alive: left", observation: observe(document("starting"), jsonAgo: 6 * .minute, liveness: .alive),
+                policy: policy, expected: .leave(recheckAt: nil), line: #line),
+            Row(name: "starting, young, no pid: recheck at the spawn grace", observation: observe(document("starting", childPID: "null", pgid: "null"), jsonAgo: 1 * .minute),
+                policy: policy, expected: .leave(recheckAt: now - 1 * .minute + 5 * .minute), line: #line),
+            // running / killing | marker present and older than finalize grace | per marker table
+            Row(name: "running, marker 0", observation: observe(document("running"), liveness: .gone, marker: .code(0)),
+                policy: policy, expected: .finalize(Finalization(from: .running, to: .completed, exitCode: 0, reason: nil)), line: #line),
+            Row(name: "running, marker 3, still alive", observation: observe(document("running"), liveness: .alive, marker: .code(3)),
+                policy: policy, expected: .finalize(Finalization(from: .running, to: .failed, exitCode: 3, reason: nil)), line: #line),
+            Row(name: "running, marker -1", observation: observe(document("running"), liveness: .gone, marker: .code(-1)),
+                policy: policy, expected: .finalize(Finalization(from: .running, to: .failed, exitCode: -1, reason: nil)), line: #line),
+            Row(name: "running, marker killed", observation: observe(document("running"), liveness: .gone, marker: .killed),
+                policy: policy, expected: .finalize(Finalization(from: .running, to: .killed, exitCode: nil, reason: nil)), line: #line),
+            Row(name: "killing, marker 0", observation: observe(document("killing"), liveness: .gone, marker: .code(0)),
+                policy: policy, expected: .finalize(Finalization(from: .killing, to: .completed, exitCode: 0, reason: "recovered from inconsistent killing state")), line: #line),
+            Row(name: "running, marker younger than the grace: recheck", observation: observe(document("running"), liveness: .gone, marker: .code(0), markerAgo: 2 * .second),
+                policy: policy, expected: .leave(recheckAt: now - 2 * .second + 5 * .second), line: #line),
+            Row(name: "running, marker exactly at the grace", observation: observe(document("running"), liveness: .gone, marker: .code(0), markerAgo: 5 * .second),
+                policy: policy, expected: .finalize(Finalization(from: .running, to: .completed, exitCode: 0, reason: nil)), line: #line),
+            // killing | gone, no marker | killed + killed marker | killed while owner was gone
+            Row(name: "killing, gone, no marker", observation: observe(document("killing"), liveness: .gone),
+                policy: policy, expected: .finalize(Finalization(from: .killing, to: .killed, exitCode: nil, reason: "killed while owner was gone", writeKilledMarker: true)), line: #line),
+            Row(name: "killing, alive, no marker: left", observation: observe(document("killing"), liveness: .alive),
+                policy: policy, expected: .leave(recheckAt: nil), line: #line),
+            // running, mode pty | gone, no marker | killed | pty_lost_on_bridge_restart
+            Row(name: "running pty, gone", observation: observe(document("running", mode: "pty"), liveness: .gone),
+                policy: policy, expected: .finalize(Finalization(from: .running, to: .killed, exitCode: nil, reason: "pty_lost_on_bridge_restart")), line: #line),
+            // running | gone, no marker | failed | process exited without exit marker
+            Row(name: "running, gone, no marker", observation: observe(document("running"), liveness: .gone),
+                policy: policy, expected: .finalize(Finalization(from: .running, to: .failed, exitCode: nil, reason: "process exited without exit marker")), line: #line),
+            // running | alive, started more than stale-after ago | killed + marker | orphaned (>24h)
+            Row(name: "running, alive, 25 h old", observation: observe(document("running", startedAgo: 25 * .hour), liveness: .alive),
+                policy: policy, expected: .finalize(Finalization(from: .running, to: .killed, exitCode: nil, reason: "orphaned (>24h)", writeKilledMarker: true)), line: #line),
+            Row(name: "running, alive, 25 h old, stale-after 0 disables", observation: observe(document("running", startedAgo: 25 * .hour), liveness: .alive),
+                policy: staleOff, expected: .leave(recheckAt: nil), line: #line),
+            Row(name: "running, alive, young: recheck when it turns stale", observation: observe(document("running", startedAgo: 1 * .hour), liveness: .alive),
+                policy: policy, expected: .leave(recheckAt: now - 1 * .hour + 24 * .hour), line: #line),
+            // running | alive, past timeout_ms, --enforce-timeouts | timed_out 124
+            Row(name: "running, alive, past its timeout, enforced", observation: observe(document("running", startedAgo: 2 * .minute, timeoutMs: "60000"), liveness: .alive),
+                policy: timeouts, expected: .enforceTimeout(Finalization(from: .running, to: .timedOut, exitCode: 124, reason: "timed out (enforced by taskreaper)")), line: #line),
+            Row(name: "running, alive, past its timeout, not enforced", observation: observe(document("running", startedAgo: 2 * .minute, timeoutMs: "60000"), liveness: .alive),
+                policy: policy, expected: .leave(recheckAt: now - 2 * .minute + 24 * .hour), line: #line),
+            Row(name: "running, alive, timeout ahead: recheck at the timeout", observation: observe(document("running", startedAgo: 2 * .minute, timeoutMs: "600000"), liveness: .alive),
+                policy: timeouts, expected: .leave(recheckAt: now - 2 * .minute + 10 * .minute), line: #line),
+        ]
+        for row in rows {
+            XCTAssertEqual(Decide.task(row.observation, policy: row.policy), row.expected, row.name, line: row.line)
+        }
+    }
+
+    func testEveryRowOfTheTerminalTable() {
+        var noAbandon = policy
+        noAbandon.abandonedAfter = 0
+        let rows: [Row] = [
+            // completion_delivered and JSON older than retention | remove
+            Row(name: "delivered, 2 h old", observation: observe(document("completed", delivered: true), jsonAgo: 2 * .hour),
+                policy: policy, expected: .removeBundle(.delivered), line: #line),
+            Row(name: "delivered, exactly 1 h old", observation: observe(document("failed", delivered: true), jsonAgo: 1 * .hour),
+                policy: policy, expected: .removeBundle(.delivered), line: #line),
+            Row(name: "delivered, 10 min old: recheck at retention", observation: observe(document("killed", delivered: true), jsonAgo: 10 * .minute),
+                policy: policy, expected: .leave(recheckAt: now - 10 * .minute + 1 * .hour), line: #line),
+            // not delivered and JSON older than abandoned-after | remove, abandoned
+            Row(name: "undelivered, 31 d old", observation: observe(document("timed_out"), jsonAgo: 31 * .day),
+                policy: policy, expected: .removeBundle(.abandoned), line: #line),
+            Row(name: "undelivered, 31 d old, abandoned-after 0 disables", observation: observe(document("completed"), jsonAgo: 31 * .day),
+                policy: noAbandon, expected: .leave(recheckAt: nil), line: #line),
+            Row(name: "undelivered, 2 d old: recheck at abandoned-after", observation: observe(document("completed"), jsonAgo: 2 * .day),
+                policy: policy, expected: .leave(recheckAt: now - 2 * .day + 30 * .day), line: #line),
+            // A terminal task is never probed nor finalized again, whatever its marker says.
+            Row(name: "terminal with a marker: not refinalized", observation: observe(document("completed"), jsonAgo: 1 * .minute, marker: .code(1)),
+                policy: policy, expected: .leave(recheckAt: now - 1 * .minute + 30 * .day), line: #line),
+        ]
+        for row in rows {
+            XCTAssertEqual(Decide.task(row.observation, policy: row.policy), row.expected, row.name, line: row.line)
+        }
+    }
+
+    func testStrays() {
+        // a protocol temp file whose writer pid is gone and which is older than 1 min: remove
+        XCTAssertEqual(Decide.strayTemp(modified: now - 61 * .second, writerGone: true, now: now, policy: policy), .remove)
+        XCTAssertEqual(Decide.strayTemp(modified: now - 30 * .second, writerGone: true, now: now, policy: policy), .leave(recheckAt: now + 30 * .second))
+        XCTAssertEqual(Decide.strayTemp(modified: now - 1 * .day, writerGone: false, now: now, policy: policy), .leave(recheckAt: nil))
+        // bundle members with no <id>.json, older than 1 h: remove
+        XCTAssertEqual(Decide.orphanFile(modified: now - 2 * .hour, now: now, policy: policy), .remove)
+        XCTAssertEqual(Decide.orphanFile(modified: now - 59 * .minute, now: now, policy: policy), .leave(recheckAt: now + 1 * .minute))
+        // a JSON that does not parse, older than 24 h: quarantine; younger: report only
+        XCTAssertEqual(Decide.corrupt(modified: now - 25 * .hour, now: now, policy: policy), .quarantine)
+        XCTAssertEqual(Decide.corrupt(modified: now - 23 * .hour, now: now, policy: policy), .leave(recheckAt: now + 1 * .hour))
+        // an empty session directory found older than 1 h is removed
+        XCTAssertEqual(Decide.emptySession(modified: now - 2 * .hour, now: now, policy: policy), .remove)
+        XCTAssertEqual(Decide.emptySession(modified: now - 10 * .minute, now: now, policy: policy), .leave(recheckAt: now + 50 * .minute))
+    }
+
+    func testFileTimesInTheFutureAreNotOld() {
+        // A clock step backwards must not make fresh files look ancient (saturating age).
+        let future = observe(document("completed", delivered: true), jsonAgo: 0)
+        var shifted = future
+        shifted.jsonModified = now + 1 * .hour
+        XCTAssertEqual(Decide.task(shifted, policy: policy), .leave(recheckAt: now + 2 * .hour))
+    }
+}
