@@ -73,3 +73,9 @@ public final class HarnessProcess {
 
     deinit { stop() }
 }
+
+/// Whether `pid` has a child process yet (the wrapper forked its command).
+public func hasChild(_ pid: pid_t) -> Bool {
+    let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    return !children.trimmingCharacters(in: .whitespaces).isEmpty
+}

@@ -140,9 +140,3 @@ final class ProcessTableTests: XCTestCase {
         XCTAssertTrue(table.writerIsGone(pid: getpid(), fileModified: 1_000))
     }
 }
-
-/// Whether `pid` has a child process yet (the wrapper forked its command).
-func hasChild(_ pid: pid_t) -> Bool {
-    let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-    return !children.trimmingCharacters(in: .whitespaces).isEmpty
-}
