@@ -2,7 +2,9 @@
 # Installs the Debian packages taskreaper builds and tests with (idempotent: apt runs only
 # when something is missing). Swift itself is expected at /opt/swift (see README).
 set -euo pipefail
-packages=(libsystemd-dev pkg-config libsqlite3-dev systemd hyperfine inotify-tools python3)
+# systemd: journald, journalctl, systemd-cat, systemd-tmpfiles (tests, benchmark);
+# e2fsprogs: chattr (tests of failing unlinks); util-linux: flock (lock tests).
+packages=(libsystemd-dev pkg-config libsqlite3-dev systemd e2fsprogs util-linux python3 hyperfine inotify-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

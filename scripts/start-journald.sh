@@ -15,9 +15,8 @@ probe() {
 }
 if [ -S "$socket" ] && probe; then exit 0; fi
 mkdir -p /run/systemd/journal /run/log/journal
-if ! pgrep -x systemd-journal >/dev/null 2>&1; then
-  setsid /lib/systemd/systemd-journald >/tmp/systemd-journald.log 2>&1 < /dev/null &
-fi
+# Not answering: start one (a second instance would fail to bind and exit, harmlessly).
+setsid /lib/systemd/systemd-journald >/tmp/systemd-journald.log 2>&1 < /dev/null &
 for _ in $(seq 1 100); do
   [ -S "$socket" ] && break
   sleep 0.1
