@@ -18,13 +18,15 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // epoll, signalfd, pidfd: not in Swift's Glibc module.
+        .target(name: "CLinux"),
         // The contract: task document, marker, policy, decide(). No syscalls, no clock.
         .target(name: "TaskReaperCore"),
         // The world: dir-fd tree access, atomic writes, probes, journald.
         .target(
             name: "TaskReaperSystem",
             dependencies: [
-                "TaskReaperCore", "CSystemd",
+                "TaskReaperCore", "CSystemd", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -19,6 +19,8 @@ struct BundleReconciler {
         /// Directory entries this bundle no longer occupies (for "session left empty").
         var removedEntries = 0
         var nextDue: Millis?
+        /// A task left running because its process is alive: `watch` waits on its pidfd.
+        var liveProcess: LiveProcess?
     }
 
     /// How often the JSON may change under us before we leave the bundle to the next pass.
@@ -93,7 +95,11 @@ struct BundleReconciler {
                                           marker: marker, markerModified: markerModified, now: now)
         switch Decide.task(observation, policy: context.policy) {
         case .leave(let recheckAt):
-            return Outcome(nextDue: recheckAt)
+            var outcome = Outcome(nextDue: recheckAt)
+            if liveness == .alive, let pid = document.childPID {
+                outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: document.startedAt)
+            }
+            return outcome
         case .finalize(let finalization):
             return try finalize(finalization, document: document, read: bytes, jsonStatus: jsonStatus,
                                 markerFileExists: markerFileExists, now: now)

@@ -17,9 +17,9 @@ public struct SessionReconciler: Sendable {
         self.context = context
     }
 
-    /// Returns the earliest moment something here asked to be looked at again.
+    /// When to look again, and which live processes to wait for.
     @discardableResult
-    public func reconcile() -> Millis? {
+    public func reconcile() -> SessionOutcome {
         let location = tree.location(session: name)
         let session: DirectoryHandle
         let entries: [DirectoryEntry]
@@ -36,9 +36,9 @@ public struct SessionReconciler: Sendable {
                 }
             default: context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "read session directory")
             }
-            return nil
+            return SessionOutcome(exists: false)
         }
-        if entries.isEmpty { return emptySession(session) }
+        if entries.isEmpty { return SessionOutcome(nextDue: emptySession(session)) }
 
         let sorted = SessionEntries(entries) { entryName in
             switch (try? session.status(entryName))??.kind {
@@ -51,6 +51,7 @@ public struct SessionReconciler: Sendable {
         var removed = 0
         var nextDue: Millis?
         var bundles = 0
+        var live: [LiveProcess] = []
         for (taskID, bundle) in sorted.bundles.sorted(by: { $0.key < $1.key }) {
             if bundle.hasJSON {
                 bundles += 1
@@ -58,6 +59,7 @@ public struct SessionReconciler: Sendable {
                                                members: bundle.members, context: context).reconcile()
                 removed += outcome.removedEntries
                 nextDue = earliest(nextDue, outcome.nextDue)
+                if let process = outcome.liveProcess { live.append(process) }
             } else {
                 for member in bundle.members.sorted() {
                     let outcome = stray(member, in: session, taskID: taskID, kind: .removeOrphanFile) { status, now in
@@ -78,8 +80,11 @@ public struct SessionReconciler: Sendable {
         }
         context.reporter.counted(bundles: bundles, sessions: 1, nextDue: nextDue)
         // A session this pass left empty goes in this pass (CONTRACT §5).
-        if removed > 0, removed == sorted.total { removeSessionDirectory(why: "left empty") }
-        return nextDue
+        if removed > 0, removed == sorted.total {
+            let gone = removeSessionDirectory(why: "left empty")
+            return SessionOutcome(exists: !gone, nextDue: gone ? nil : nextDue)
+        }
+        return SessionOutcome(nextDue: nextDue, liveProcesses: live)
     }
 
     private func emptySession(_ session: DirectoryHandle) -> Millis? {
@@ -97,22 +102,29 @@ public struct SessionReconciler: Sendable {
         }
     }
 
-    private func removeSessionDirectory(why: String) {
+    /// True when the directory is gone (or, in a dry run, would be).
+    @discardableResult
+    private func removeSessionDirectory(why: String) -> Bool {
         let path = tree.directory.childPath(name)
         let location = tree.location(session: name)
         if !context.dryRun {
             do {
                 // ENOTEMPTY/ENOENT: the harness wrote or removed meanwhile; both are fine.
-                guard try tree.directory.removeDirectory(name) == .removed else { return }
+                switch try tree.directory.removeDirectory(name) {
+                case .removed: break
+                case .absent: return true
+                case .notEmpty: return false
+                }
             } catch {
                 context.reporter.failed(error, at: location, dryRun: false, doing: "remove session directory")
-                return
+                return false
             }
         }
         var event = ActionReport(.removeSessionDir, path: path, location: location, dryRun: context.dryRun,
                                  message: "\(context.verb("Removed", "remove")) session directory \(path) (\(why))")
         event.reason = why
         context.reporter.report(event)
+        return true
     }
 
     /// A stray file: decide from its own mtime, remove it when due.
@@ -137,6 +149,22 @@ public struct SessionReconciler: Sendable {
             return (false, nil)
         }
     }
+}
+
+/// What reconciling a session asks of a watcher.
+public struct SessionOutcome: Sendable {
+    /// False when the session directory is gone (or was never one).
+    public var exists = true
+    /// The earliest moment something here asked to be looked at again.
+    public var nextDue: Millis?
+    /// Tasks left alone because their process is alive.
+    public var liveProcesses: [LiveProcess] = []
+}
+
+/// A task's wrapper process, with the task's started_at to tell a reused pid.
+public struct LiveProcess: Sendable, Hashable {
+    public let pid: UInt32
+    public let taskStartedAt: Millis
 }
 
 func earliest(_ a: Millis?, _ b: Millis?) -> Millis? {

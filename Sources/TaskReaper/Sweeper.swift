@@ -36,39 +36,18 @@ public struct Sweeper: Sendable {
         let started = context.clock()
         var lockedRoots: [String] = []
         var held: [DirectoryHandle] = []  // locks live until the sweep ends
-        var seen: [(UInt64, UInt64)] = []
+        var seen = Set<StorageRoot.Identity>()
         var sessions: [(Tree, String)] = []
         for path in roots {
-            let location = Location(root: path, harness: nil)
             let root: DirectoryHandle
-            do {
-                root = try DirectoryHandle.open(root: path)
-                // The same directory named twice (or via a link) is swept once: a second
-                // flock on it from this process would fail and look like another sweep.
-                let status = try root.status()
-                if seen.contains(where: { $0 == (status.device, status.inode) }) { continue }
-                seen.append((status.device, status.inode))
-                if !context.dryRun {
-                    guard try root.tryLock() else {
-                        lockedRoots.append(path)
-                        context.reporter.report(ActionReport(.skipLockedRoot, path: path, location: location, dryRun: false,
-                                                             message: "Skipped root \(path): another taskreaper holds its lock"))
-                        continue
-                    }
-                    held.append(root)
-                }
-            } catch {
-                context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "open storage root")
-                continue
+            switch StorageRoot.open(path, lock: !context.dryRun, seen: &seen, context: context) {
+            case .opened(let opened): root = opened
+            case .locked: lockedRoots.append(path); continue
+            case .duplicate, .failed: continue
             }
+            held.append(root)
             for tree in Tree.discover(in: root, context: context) {
-                do {
-                    for entry in try tree.directory.entries() where entry.kind == .directory || entry.kind == .unknown || entry.kind == .symlink {
-                        sessions.append((tree, entry.name))
-                    }
-                } catch {
-                    context.reporter.failed(error, at: tree.location(), dryRun: context.dryRun, doing: "list the bash-tasks tree")
-                }
+                sessions += tree.sessionNames(context: context).map { (tree, $0) }
             }
         }
         let work = sessions

@@ -1,0 +1,2 @@
+// Header-only module; SwiftPM needs one source file for a C target.
+#include "CLinux.h"

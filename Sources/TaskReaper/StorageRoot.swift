@@ -1,0 +1,57 @@
+import TaskReaperCore
+import TaskReaperSystem
+
+/// Opening a storage root for a pass: once per directory (by device and inode, so a root
+/// named twice or through a link is not locked twice by us), locked unless a dry run.
+enum StorageRoot {
+    enum Opening {
+        case opened(DirectoryHandle)
+        /// Another taskreaper holds the lock (reported as skip_locked_root).
+        case locked
+        /// Already opened under another name.
+        case duplicate
+        /// Reported as an error.
+        case failed
+    }
+
+    struct Identity: Hashable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    static func open(_ path: String, lock: Bool, seen: inout Set<Identity>, context: ReconcileContext,
+                     reportLocked: Bool = true) -> Opening {
+        let location = Location(root: path, harness: nil)
+        do {
+            let root = try DirectoryHandle.open(root: path)
+            let status = try root.status()
+            guard seen.insert(Identity(device: status.device, inode: status.inode)).inserted else { return .duplicate }
+            if lock, try !root.tryLock() {
+                seen.remove(Identity(device: status.device, inode: status.inode))
+                if reportLocked {
+                    context.reporter.report(ActionReport(.skipLockedRoot, path: path, location: location, dryRun: false,
+                                                         message: "Skipped root \(path): another taskreaper holds its lock"))
+                }
+                return .locked
+            }
+            return .opened(root)
+        } catch {
+            context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "open storage root")
+            return .failed
+        }
+    }
+}
+
+extension Tree {
+    /// The session directories of a tree (and links where they should be, reported later).
+    func sessionNames(context: ReconcileContext) -> [String] {
+        do {
+            return try directory.entries()
+                .filter { $0.kind == .directory || $0.kind == .unknown || $0.kind == .symlink }
+                .map(\.name)
+        } catch {
+            context.reporter.failed(error, at: location(), dryRun: context.dryRun, doing: "list the bash-tasks tree")
+            return []
+        }
+    }
+}

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+
+/// An inotify instance. Watches are added on directories we opened ourselves (with
+/// O_NOFOLLOW), through `/proc/self/fd/N`, so the watched directory is exactly the one we
+/// checked: no path is resolved again and no link in it is followed.
+public final class Inotify {
+    public let fd: Int32
+
+    public struct Event: Sendable, Equatable {
+        public let wd: Int32
+        public let mask: UInt32
+        public let name: String?
+
+        public var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
+        public var overflowed: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
+        /// The watched directory itself went away (deleted, moved, unmounted): its wd is dead.
+        public var watchEnded: Bool { mask & UInt32(IN_IGNORED) != 0 }
+        public var selfGone: Bool { mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_UNMOUNT)) != 0 }
+    }
+
+    public init() throws(SystemError) {
+        fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { throw SystemError("inotify_init1", "(inotify)") }
+    }
+
+    deinit { close(fd) }
+
+    /// Bundle-level events in a session directory: things written and closed, renamed in
+    /// or out, created, deleted (CONTRACT §4: markers arrive by rename, IN_MOVED_TO).
+    public static let sessionMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE
+        | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+    /// Directories appearing and disappearing: roots, harness directories, trees.
+    public static let directoryMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
+        | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+    /// Returns the watch descriptor. ENOSPC means the per-user watch limit is exhausted.
+    public func addWatch(_ directory: DirectoryHandle, mask: UInt32) throws(SystemError) -> Int32 {
+        let wd = inotify_add_watch(fd, "/proc/self/fd/\(directory.fd)", mask)
+        guard wd >= 0 else { throw SystemError("inotify_add_watch", directory.path) }
+        return wd
+    }
+
+    /// A watch on a path that may not be ours to open yet (a missing root's parent).
+    public func addWatch(path: String, mask: UInt32) throws(SystemError) -> Int32 {
+        let wd = inotify_add_watch(fd, path, mask)
+        guard wd >= 0 else { throw SystemError("inotify_add_watch", path) }
+        return wd
+    }
+
+    public func removeWatch(_ wd: Int32) { _ = inotify_rm_watch(fd, wd) }
+
+    /// Everything queued now (non-blocking).
+    public func readEvents() -> [Event] {
+        var events: [Event] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n <= 0 { return events }  // EAGAIN: drained
+            buffer.withUnsafeBytes { raw in
+                var offset = 0
+                let header = MemoryLayout<inotify_event>.size
+                while offset + header <= n {
+                    let wd = raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)
+                    let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+                    let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+                    var name: String?
+                    if length > 0 {
+                        let bytes = raw[(offset + header)..<(offset + header + length)]
+                        name = String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
+                    }
+                    events.append(Event(wd: wd, mask: mask, name: name))
+                    offset += header + length
+                }
+            }
+        }
+    }
+
+    /// /proc/sys/fs/inotify/max_user_watches, for the message that says how to raise it.
+    public static func maxUserWatches() -> Int? {
+        ProcFile.read("/proc/sys/fs/inotify/max_user_watches", limit: 64).flatMap {
+            Int($0.trimmingPrefix(while: { $0 == " " }).prefix(while: { $0 != "\n" }))
+        }
+    }
+}
