@@ -27,6 +27,11 @@ public enum ActionKind: String, CaseIterable, Sendable {
     case skipSymlink = "skip_symlink"
     /// Another sweep or watch holds this root's lock: the root was skipped.
     case skipLockedRoot = "skip_locked_root"
+    /// `watch` looks at everything again (start, inotify overflow, SIGHUP, the safety
+    /// interval, or the watch limit's periodic cover).
+    case rescan
+    /// `watch` could not add an inotify watch: the per-user limit is exhausted.
+    case watchLimit = "watch_limit"
     /// Something failed; the rest of the pass went on.
     case error
     /// One per sweep: the counters.
@@ -46,6 +51,8 @@ public enum ActionKind: String, CaseIterable, Sendable {
         case .skipUnsupportedSchema: return "c76cdcefc7c04c2291f53161537485a0"
         case .skipSymlink: return "6b1a3a9fc6bd4d04aa2b16a4df4c579b"
         case .skipLockedRoot: return "10ee9eb874cf48fa8926b266f0d47564"
+        case .rescan: return "5464f6502c49431683a39e292acea3ce"
+        case .watchLimit: return "61e54de10a724418869e9f4f25eb378e"
         case .error: return "297b648640434786b367b1a5c475d6b4"
         case .summary: return "1d3c8120479a40e9b07fc3dd0f953a9a"
         }
@@ -56,8 +63,8 @@ public enum ActionKind: String, CaseIterable, Sendable {
     public var level: Logger.Level {
         switch self {
         case .finalize, .terminateGroup, .quarantine: return .notice
-        case .writeKillMarker, .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .summary: return .info
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot: return .warning
+        case .writeKillMarker, .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .summary, .rescan: return .info
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .watchLimit: return .warning
         case .error: return .error
         }
     }

@@ -105,6 +105,8 @@ public final class Reporter: Sendable {
         add(.skipUnsupportedSchema, "unsupported schema")
         add(.skipSymlink, "symlinks skipped")
         add(.skipLockedRoot, "roots locked")
+        add(.rescan, "rescans")
+        add(.watchLimit, "watch limit reached")
         add(.error, "errors")
         let done = parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")
         return "\(verb) \(roots) root\(roots == 1 ? "" : "s"), \(c.sessions) sessions, \(c.bundles) bundles in \(durationMs) ms: \(done)"

@@ -24,8 +24,8 @@ struct Sweep: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("root"), help: ArgumentHelp("A storage root (repeatable). Default: every default root that exists (README).", valueName: "DIR"))
-    var roots: [String] = []
+    @OptionGroup
+    var rootOptions: RootOptions
 
     @Flag(name: .customLong("dry-run"), help: "Decide and report everything, change nothing (no lock, no temp file).")
     var dryRun = false
@@ -36,27 +36,14 @@ struct Sweep: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
-    @Option(name: .customLong("log-target"), help: ArgumentHelp("Where actions are logged: journal, stderr, or auto (journal when its socket exists, else warnings and errors on stderr).", valueName: "auto|journal|stderr"))
-    var logTarget: LogTarget = .auto
-
-    func validate() throws {
-        for root in roots {
-            var st = stat()
-            guard stat(root, &st) == 0 else {
-                throw ValidationError("root \(root): \(String(cString: strerror(errno)))")
-            }
-            guard (st.st_mode & S_IFMT) == S_IFDIR else { throw ValidationError("root \(root): not a directory") }
-        }
-    }
-
     func run() throws {
-        let roots = self.roots.isEmpty ? DefaultRoots.existing(environment: DefaultRoots.processEnvironment()) : self.roots
+        let roots = rootOptions.resolvedRoots
         let processes: ProcessTable
         do { processes = try ProcessTable() } catch {
             printError("taskreaper: cannot read the process table: \(error)")
             throw ExitCode(ExitStatus.itemsFailed)
         }
-        let reporter = Reporter(logger: logTarget.makeLogger(label: "taskreaper"), jsonLinesFD: json ? STDOUT_FILENO : nil)
+        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), jsonLinesFD: json ? STDOUT_FILENO : nil)
         let context = ReconcileContext(policy: policyOptions.policy, dryRun: dryRun, processes: processes, reporter: reporter)
         let result = Sweeper(roots: roots, context: context).run()
         if !json, isatty(STDOUT_FILENO) == 1 {
@@ -68,8 +55,6 @@ struct Sweep: ParsableCommand {
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }
-
-extension LogTarget: ExpressibleByArgument {}
 
 func printError(_ line: String) {
     var bytes = Array((line + "\n").utf8)

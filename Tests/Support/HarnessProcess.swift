@@ -19,8 +19,9 @@ public final class HarnessProcess {
         try self.init(arguments: ["/bin/sh", "-c", wrapper])
     }
 
-    /// Any program, as the leader of a new session and process group.
-    public init(arguments: [String]) throws {
+    /// Any program, as the leader of a new session and process group; `output` receives
+    /// its stdout and stderr; `environment` replaces ours ("KEY=value").
+    public init(arguments: [String], environment: [String]? = nil, output: String? = nil) throws {
         startedAt = BundleFixture.nowMs()
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -30,10 +31,18 @@ public final class HarnessProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let output {
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
-        let rc = posix_spawn(&child, arguments[0], &actions, &attributes, &argv, environ)
+        var envp: [UnsafeMutablePointer<CChar>?] = (environment ?? []).map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
+        let rc = environment == nil
+            ? posix_spawn(&child, arguments[0], &actions, &attributes, &argv, environ)
+            : posix_spawn(&child, arguments[0], &actions, &attributes, &argv, &envp)
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
         pid = child
     }
@@ -62,6 +71,12 @@ public final class HarnessProcess {
         guard waitpid(pid, &status, 0) == pid else { return nil }
         reaped = true
         return status
+    }
+
+    /// Waits for it to exit and reaps it; nil on timeout.
+    public func waitForExitStatus(timeout: TimeInterval) -> Int32? {
+        guard waitUntilExited(timeout: timeout), let status = reap() else { return nil }
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// Kills the whole group and reaps the leader: for tearDown.

@@ -15,4 +15,11 @@ static inline int taskreaper_block_signals(const int *signals, int count, sigset
     for (int i = 0; i < count; i++) sigaddset(set, signals[i]);
     return sigprocmask(SIG_BLOCK, set, NULL);
 }
+
+// Whether `signal` is pending for this thread or process (blocked, not yet read).
+static inline int taskreaper_signal_pending(int signal) {
+    sigset_t set;
+    if (sigpending(&set) != 0) return 0;
+    return sigismember(&set, signal) == 1;
+}
 #endif

@@ -1,0 +1,18 @@
+import TaskReaperCore
+
+public struct WatchOptions: Sendable {
+    /// A full rescan this often even when inotify saw everything (0 disables). Rare: a
+    /// safety net against what inotify cannot see (e.g. changes on another NFS client).
+    public var rescanInterval: Millis = 6 * .hour
+    /// While the inotify watch limit leaves part of the trees unwatched, that part is
+    /// covered by a full rescan this often.
+    public var uncoveredRescanInterval: Millis = 5 * .minute
+    /// A task alive only through other members of its group (its wrapper is gone, so no
+    /// pidfd can tell when it ends) is looked at again this often.
+    public var groupRecheckInterval: Millis = 30 * .second
+    /// A root that is missing, or locked by another taskreaper, is tried again this often
+    /// (when its parent directory cannot be watched for it to come back).
+    public var rootRetryInterval: Millis = 5 * .second
+
+    public init() {}
+}

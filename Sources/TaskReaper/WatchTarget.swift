@@ -1,0 +1,22 @@
+import TaskReaperSystem
+
+/// What an inotify watch descriptor stands for. A directory we hold open never reports its
+/// own deletion (IN_DELETE_SELF waits for the last reference), so removals of roots, harness
+/// directories and trees are seen from their parent (IN_DELETE, IN_MOVED_FROM); roots'
+/// parents are watched for that (and for a root coming back), apart from these targets.
+enum WatchTarget {
+    /// A storage root: harness directories and a legacy `bash-tasks` appear here.
+    case root(Int)
+    /// `<root>/<harness>`: its `bash-tasks` may appear later.
+    case harnessDirectory(root: Int, name: String)
+    /// A bash-tasks tree: session directories appear and disappear here.
+    case tree(String)
+    /// A session directory: bundles change here.
+    case session(SessionKey)
+}
+
+/// A session directory, by its tree's path and its name.
+struct SessionKey: Hashable {
+    let tree: String
+    let name: String
+}

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import TaskReaper
+import TaskReaperCore
+import TaskReaperSystem
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The agent: keep every bash-tasks tree reconciled as things happen (inotify, pidfds).",
+        discussion: """
+        Does one full pass (as `sweep`), then reacts to events only: a marker renamed into \
+        place, a JSON rewritten, a session or harness directory created, a task's process \
+        exiting (pidfd), and the deadlines decisions ask for (grace, retention, ...). Idle, it \
+        does not wake. Holds the lock of each root while it runs (a `sweep` of the same root \
+        exits 75). SIGTERM/SIGINT: finish the current action, exit 0. SIGHUP: full rescan. \
+        Under systemd (Type=notify): READY=1 after the first pass, STATUS=, WATCHDOG=1 at half \
+        of WatchdogSec, STOPPING=1.
+
+        Exit status: 0 stopped by a signal; 1 could not start (e.g. no inotify); 2 usage error.
+        """
+    )
+
+    @OptionGroup
+    var rootOptions: RootOptions
+
+    @Flag(name: .customLong("dry-run"), help: "Decide and report everything, change nothing (no lock).")
+    var dryRun = false
+
+    @OptionGroup(title: "Policy")
+    var policyOptions: PolicyOptions
+
+    @Option(name: .customLong("rescan-interval"), help: ArgumentHelp("A full rescan this often as a safety net (0 disables).", valueName: "DUR"),
+            transform: DurationArgument.parse)
+    var rescanInterval: Millis = 6 * .hour
+
+    func run() throws {
+        let roots = rootOptions.resolvedRoots
+        guard !roots.isEmpty else {
+            throw ValidationError("no storage root: none of the default roots exists; name one with --root")
+        }
+        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"))
+        var options = WatchOptions()
+        options.rescanInterval = rescanInterval
+        let watcher: Watcher
+        do {
+            let context = ReconcileContext(policy: policyOptions.policy, dryRun: dryRun, processes: try ProcessTable(), reporter: reporter)
+            watcher = try Watcher(roots: roots, context: context, options: options)
+        } catch {
+            printError("taskreaper: cannot start watching: \(error)")
+            throw ExitCode(ExitStatus.itemsFailed)
+        }
+        let status = watcher.run()
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import TaskReaperTestSupport
+import XCTest
+
+/// `taskreaper watch` as a real process over real trees, with real tasks.
+final class WatchCommandTests: XCTestCase {
+    var root: TemporaryDirectory!
+    var logPath: String!
+    var watcher: HarnessProcess?
+    /// What the watcher sent up to READY=1.
+    var startMessages: [String] = []
+    var tasks: [HarnessProcess] = []
+
+    override func setUpWithError() throws {
+        root = try TemporaryDirectory()
+        logPath = root.path + ".log"
+    }
+
+    override func tearDown() {
+        watcher?.stop()
+        tasks.forEach { $0.stop() }
+        unlink(logPath)
+    }
+
+    private var log: String { BundleFixture.read(logPath) ?? "" }
+
+    /// Starts the watcher and waits for its first pass to finish (READY=1 on a notify socket).
+    @discardableResult
+    private func startWatch(_ extra: [String] = [], environment: [String] = [], notify: NotifySocket? = nil) throws -> HarnessProcess {
+        let socket = try notify ?? NotifySocket(path: root.path + ".notify")
+        var env = ["PATH=/usr/bin:/bin", "NOTIFY_SOCKET=\(socket.path)"] + environment
+        if let ci = ProcessInfo.processInfo.environment["CI"] { env.append("CI=\(ci)") }
+        let process = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr"] + extra,
+                                         environment: env, output: logPath)
+        watcher = process
+        var messages: [String] = []
+        poll("READY=1 from the watcher") {
+            messages += socket.receive()
+            return messages.contains { $0.contains("READY=1") }
+        }
+        startMessages = messages
+        return process
+    }
+
+    private func session(_ harness: String = "opencode", _ name: String = "0123456789abcdef") throws -> String {
+        try BundleFixture.sessionDirectory(root: root.path, harness: harness, session: name)
+    }
+
+    /// A running task as the harness records it, its wrapper running `command`.
+    private func task(_ id: String, in dir: String, _ command: String) throws -> HarnessProcess {
+        let process = try HarnessProcess(command: command, directory: dir, taskID: id)
+        tasks.append(process)
+        let json = BundleFixture.schema4(taskID: id, status: "running", startedAt: process.startedAt,
+                                         childPID: process.pid, pgid: process.pid)
+        // The harness writes atomically: temp + rename.
+        try BundleFixture.write(dir, ".\(id).json.tmp.1.\(id)", json)
+        rename(dir + "/.\(id).json.tmp.1.\(id)", dir + "/\(id).json")
+        return process
+    }
+
+    private func status(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["status"] as? String
+    }
+
+    func testAMarkerIsFinalizedOneGraceLater() throws {
+        try startWatch(["--finalize-grace", "300ms"])
+        let dir = try session()
+        let process = try task("bgb-00000001", in: dir, "sleep 0.2; (exit 3)")
+        poll("the marker") { BundleFixture.exists(dir + "/bgb-00000001.exit") }
+        var markerWritten = stat()
+        lstat(dir + "/bgb-00000001.exit", &markerWritten)
+        XCTAssertEqual(status(dir + "/bgb-00000001.json"), "running", "not before the grace")
+        poll("finalization") { status(dir + "/bgb-00000001.json") == "failed" }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/bgb-00000001.json"))) as? [String: Any]
+        XCTAssertEqual(json?["exit_code"] as? Int, 3)
+        let markerMs = Int(markerWritten.st_mtim.tv_sec) * 1000 + Int(markerWritten.st_mtim.tv_nsec) / 1_000_000
+        let finishedAt = try XCTUnwrap(json?["finished_at"] as? Int)
+        XCTAssertGreaterThanOrEqual(finishedAt - markerMs, 300, "finalized only once the marker was 300 ms old")
+        XCTAssertLessThan(finishedAt - markerMs, 2_000, "and promptly then, without polling")
+        _ = process
+    }
+
+    func testAWrapperKilledWithSIGKILLIsFinalizedWithoutWaiting() throws {
+        let notify = try NotifySocket(path: root.path + ".notify")
+        try startWatch(notify: notify)
+        var messages: [String] = []
+        let dir = try session()
+        let process = try task("bgb-00000002", in: dir, "sleep 60")
+        // The watcher has looked at the live task once it says so in STATUS (a pidfd held).
+        poll("the watcher to hold the task's pidfd") {
+            messages += notify.receive()
+            return messages.contains { $0.contains("1 processes watched") }
+        }
+        let killed = Date()
+        kill(-process.pid, SIGKILL)
+        poll("finalization after SIGKILL", timeout: 5) { status(dir + "/bgb-00000002.json") == "failed" }
+        XCTAssertLessThan(Date().timeIntervalSince(killed), 1.0, "noticed as it happened (pidfd), not by a poll")
+    }
+
+    func testNewHarnessAndSessionDirectoriesArePickedUp() throws {
+        try startWatch()
+        // A harness directory that did not exist when the watcher started, then a session in it.
+        let dir = try session("newharness", "00000000000000aa")
+        try BundleFixture.write(dir, "bgb-00000003.stdout", "out", ageMs: 2 * BundleFixture.hour)
+        try BundleFixture.write(dir, "bgb-00000003.json", BundleFixture.schema4(
+            taskID: "bgb-00000003", status: "completed", startedAt: 1, completionDelivered: true, exitCode: 0),
+            ageMs: 2 * BundleFixture.hour)
+        poll("the delivered bundle in a new harness directory to be removed") { !BundleFixture.exists(dir) }
+        // A legacy tree created later too.
+        let legacy = try BundleFixture.sessionDirectory(root: root.path, harness: nil, session: "00000000000000bb")
+        try BundleFixture.write(legacy, "bgb-00000004.json", BundleFixture.schema4(
+            taskID: "bgb-00000004", status: "completed", startedAt: 1, completionDelivered: true, exitCode: 0),
+            ageMs: 2 * BundleFixture.hour)
+        poll("the legacy bundle to be removed") { !BundleFixture.exists(legacy + "/bgb-00000004.json") }
+    }
+
+    func testADeliveryFlipLeadsToRemovalAfterTheRetention() throws {
+        try startWatch(["--retention", "600ms"])
+        let dir = try session()
+        let undelivered = BundleFixture.schema4(taskID: "bgb-00000005", status: "completed", startedAt: 1, exitCode: 0)
+        try BundleFixture.write(dir, "bgb-00000005.json", undelivered)
+        try BundleFixture.write(dir, "bgb-00000005.stdout", "out")
+        Thread.sleep(forTimeInterval: 0.8)  // longer than the retention: an undelivered bundle must stay
+        XCTAssertTrue(BundleFixture.exists(dir + "/bgb-00000005.json"))
+        // The harness tells the agent and rewrites the JSON (update_task).
+        let flipped = Date()
+        let delivered = BundleFixture.schema4(taskID: "bgb-00000005", status: "completed", startedAt: 1,
+                                              completionDelivered: true, exitCode: 0)
+        try BundleFixture.write(dir, ".bgb-00000005.json.tmp.1.bgb-00000005", delivered)
+        rename(dir + "/.bgb-00000005.json.tmp.1.bgb-00000005", dir + "/bgb-00000005.json")
+        poll("removal after the retention") { !BundleFixture.exists(dir + "/bgb-00000005.json") }
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(flipped), 0.55)
+        XCTAssertFalse(BundleFixture.exists(dir + "/bgb-00000005.stdout"))
+    }
+
+    func testSIGTERMExitsZeroPromptlyAndNotifiesSystemd() throws {
+        let socket = try NotifySocket(path: root.path + ".notify")
+        let process = try startWatch(environment: ["WATCHDOG_USEC=200000"], notify: socket)
+        var messages: [String] = []
+        poll("two watchdog pings at half of WATCHDOG_USEC") {
+            messages += socket.receive()
+            return messages.filter { $0 == "WATCHDOG=1" }.count >= 2
+        }
+        XCTAssertTrue(startMessages.contains { $0.contains("READY=1") && $0.contains("STATUS=") }, "\(startMessages)")
+        let stopped = Date()
+        process.signal(SIGTERM)
+        XCTAssertEqual(process.waitForExitStatus(timeout: 5), 0)
+        XCTAssertLessThan(Date().timeIntervalSince(stopped), 1.0)
+        messages += socket.receive()
+        XCTAssertTrue(messages.contains("STOPPING=1"), "\(messages)")
+        watcher = nil
+    }
+
+    func testAQueueOverflowLeadsToARescanThatConverges() throws {
+        let process = try startWatch()
+        let dir = try session()
+        // Once this bundle is gone the session is watched: then the flood is seen (or lost).
+        try BundleFixture.write(dir, "keep.txt", "not ours: the session is never empty")
+        try BundleFixture.write(dir, "bgb-00000009.json", BundleFixture.schema4(
+            taskID: "bgb-00000009", status: "completed", startedAt: 1, completionDelivered: true, exitCode: 0),
+            ageMs: 2 * BundleFixture.hour)
+        poll("the session to be watched") { !BundleFixture.exists(dir + "/bgb-00000009.json") }
+        // Pause the reader and queue more events than inotify keeps (max_queued_events).
+        let limit = Int((try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "16384") ?? 16384
+        kill(process.pid, SIGSTOP)
+        for i in 0..<(limit / 2 + 100) {
+            // Two events each (create, close_write): stray notes the sweep does not remove.
+            try BundleFixture.write(dir, "note-\(i).txt", "")
+        }
+        for i in 0..<20 {
+            try BundleFixture.write(dir, "bgb-1000\(String(format: "%04d", i)).json", BundleFixture.schema4(
+                taskID: "bgb-1000\(String(format: "%04d", i))", status: "completed", startedAt: 1, completionDelivered: true, exitCode: 0),
+                ageMs: 2 * BundleFixture.hour)
+        }
+        kill(process.pid, SIGCONT)
+        poll("the overflow rescan", timeout: 20) { log.contains("inotify queue overflow") }
+        poll("every delivered bundle removed", timeout: 20) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).allSatisfy { !$0.hasSuffix(".json") }
+        }
+    }
+
+    func testARootThatDisappearsAndComesBackIsWatchedAgain() throws {
+        try startWatch()
+        let rootPath = root.path
+        try FileManager.default.removeItem(atPath: rootPath)
+        try FileManager.default.createDirectory(atPath: rootPath, withIntermediateDirectories: false)
+        let dir = try session("pi", "00000000000000cc")
+        try BundleFixture.write(dir, "bgb-00000006.json", BundleFixture.schema4(
+            taskID: "bgb-00000006", status: "completed", startedAt: 1, completionDelivered: true, exitCode: 0),
+            ageMs: 2 * BundleFixture.hour)
+        poll("the returned root to be reconciled") { !BundleFixture.exists(dir + "/bgb-00000006.json") }
+    }
+}
