@@ -81,7 +81,8 @@ public struct SessionReconciler: Sendable {
         context.reporter.counted(bundles: bundles, sessions: 1, nextDue: nextDue)
         // A session this pass left empty goes in this pass (CONTRACT §5).
         if removed > 0, removed == sorted.total {
-            let gone = removeSessionDirectory(why: "left empty")
+            // In a dry run the directory stays: a watcher keeps watching it.
+            let gone = removeSessionDirectory(why: "left empty") && !context.dryRun
             return SessionOutcome(exists: !gone, nextDue: gone ? nil : nextDue)
         }
         return SessionOutcome(nextDue: nextDue, liveProcesses: live)

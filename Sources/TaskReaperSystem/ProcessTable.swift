@@ -21,25 +21,34 @@ public struct ProcessTable: Sendable {
         ticksPerSecond = ticks > 0 ? UInt64(ticks) : 100
     }
 
-    /// kill(pid, 0), then /proc for start time and state.
+    // MARK: Probes
+
+    /// kill(pid, 0), then /proc/<pid>/stat for start time and state.
     public func probe(pid: UInt32) -> PidProbe {
-        // 0 would probe our own group, > Int32.max a negative pid (a group): neither can be
-        // a task's process.
+        // Guard: 0 is not a process: kill(0, 0) would probe OUR OWN process group and say
+        // "present". Above Int32.max the pid_t conversion would go negative and name a
+        // group. Neither can ever be a task's process.
         guard pid > 0, pid <= UInt32(Int32.max) else { return .absent }
         if kill(pid_t(pid), 0) != 0, errno == ESRCH { return .absent }
         // Alive, or EPERM (another user's): present either way. /proc tells the rest.
-        switch stat(of: pid_t(pid)) {
-        case .some(let s): return .present(startedAt: bootTime + s.startTicks * 1000 / ticksPerSecond, zombie: s.state == UInt8(ascii: "Z"))
-        case .none:
-            // Exited between kill and the read: absent if /proc no longer has it.
-            return access("/proc/\(pid)", F_OK) != 0 ? .absent : .present(startedAt: nil, zombie: false)
+        var failure: Int32 = 0
+        let stat = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ProcStat.bufferSize) { buffer in
+            ProcFile.withContents(at: AT_FDCWD, "/proc/\(pid)/stat", into: buffer, errno: &failure) { ProcStat.parse($0) }
         }
+        guard let stat else {
+            // It exited (and was reaped) between kill and the read: ENOENT from open,
+            // ESRCH from read. Anything else (EACCES under a hardened /proc, a garbled
+            // line): it exists, we just cannot tell more.
+            return failure == ENOENT || failure == ESRCH ? .absent : .present(startedAt: nil, zombie: false)
+        }
+        return .present(startedAt: startedAt(stat), zombie: stat.isDead)
     }
 
     /// kill(-pgid, 0); when the group exists, a /proc scan for a member that is not a zombie.
     public func probe(group pgid: Int32) -> GroupProbe {
-        // kill(-1, ...) is a broadcast to every process, kill(0, ...) our own group: a
-        // pgid <= 1 can never be a task's group, so it is never signalled.
+        // Guard: kill(-1, sig) is a broadcast to every process we may signal, and kill(0, sig)
+        // (pgid 0) targets our own group; a negative pgid would turn -pgid into a single pid.
+        // None of these can be a task's group (init is pgid 1): never signal them.
         guard pgid > 1 else { return .absent }
         if kill(-pgid, 0) != 0 {
             return errno == ESRCH ? .absent : .live  // EPERM: another user's group, alive
@@ -49,16 +58,20 @@ public struct ProcessTable: Sendable {
 
     public func liveness(of task: TaskDocument, policy: Policy) -> Liveness {
         LivenessRules.assess(startedAt: task.startedAt, childPID: task.childPID, pgid: task.pgid, bootTime: bootTime,
-                             policy: policy, pid: probe(pid:), group: probe(group:))
+                             policy: policy, pid: { probe(pid: $0) }, group: { probe(group: $0) })
     }
 
-    /// The writer of a protocol temp file.
+    /// The writer of a protocol temp file (its pid comes from the file name).
     public func writerIsGone(pid: Int32, fileModified: Millis) -> Bool {
+        // 0 or negative cannot be a writer's pid (and must never reach kill()): gone.
         guard pid > 0 else { return true }
         return LivenessRules.writerIsGone(probe(pid: UInt32(pid)), fileModified: fileModified)
     }
 
+    // MARK: Termination
+
     public enum TerminationResult: Equatable, Sendable {
+        /// Nothing live in the group (absent, or only zombies): no signal was needed.
         case alreadyGone
         case exitedAfterTERM
         case killed
@@ -67,78 +80,164 @@ public struct ProcessTable: Sendable {
 
     /// SIGTERM to the group, up to `grace` for it to go (absent or only zombies), then SIGKILL.
     public func terminate(group pgid: Int32, grace: Millis) -> TerminationResult {
+        // Same guard as probe(group:): kill(-1, SIGTERM) would terminate every process.
         guard pgid > 1 else { return .alreadyGone }
+        // A group of zombies accepts signals but has nothing left to end.
+        guard probe(group: pgid) == .live else { return .alreadyGone }
         if kill(-pgid, SIGTERM) != 0 {
             return errno == ESRCH ? .alreadyGone : .failed(SystemError("kill -TERM", "process group \(pgid)"))
         }
-        let deadline = WallClock.now() + grace
-        while WallClock.now() < deadline {
+        // Monotonic: a wall-clock step must not stretch or skip the grace.
+        let deadline = Self.monotonicMillis() + grace
+        repeat {
             if probe(group: pgid) != .live { return .exitedAfterTERM }
-            usleep(20_000)
-        }
+            usleep(10_000)
+        } while Self.monotonicMillis() < deadline
         if probe(group: pgid) != .live { return .exitedAfterTERM }
-        if kill(-pgid, SIGKILL) != 0, errno != ESRCH {
-            return .failed(SystemError("kill -KILL", "process group \(pgid)"))
+        if kill(-pgid, SIGKILL) != 0 {
+            return errno == ESRCH ? .exitedAfterTERM : .failed(SystemError("kill -KILL", "process group \(pgid)"))
         }
         return .killed
     }
 
     // MARK: /proc
 
-    struct Stat {
-        var state: UInt8
-        var pgrp: Int32
-        var startTicks: UInt64
+    private func startedAt(_ stat: ProcStat) -> Millis {
+        // Split to avoid overflowing ticks * 1000 on absurd values.
+        let ticks = stat.startTicks
+        return bootTime + ticks / ticksPerSecond * 1000 + ticks % ticksPerSecond * 1000 / ticksPerSecond
     }
 
-    func stat(of pid: pid_t) -> Stat? {
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        return ProcFile.withContents("/proc/\(pid)/stat", into: &buffer) { Self.parseStat($0) }
-    }
-
-    /// `pid (comm) state ppid pgrp ... starttime(22)`: comm may hold spaces and ')', so
-    /// fields are counted from the last ')'.
-    static func parseStat(_ bytes: UnsafeBufferPointer<UInt8>) -> Stat? {
-        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        var fields: [Substring] = []
-        let rest = String(decoding: UnsafeBufferPointer(rebasing: bytes[(close + 1)...]), as: UTF8.self)
-        fields = rest.split(separator: " ", maxSplits: 21, omittingEmptySubsequences: true)
-        // fields[0] is field 3 (state), fields[2] field 5 (pgrp), fields[19] field 22 (starttime).
-        guard fields.count >= 20, let state = fields[0].utf8.first, let pgrp = Int32(fields[2]),
-              let start = UInt64(fields[19]) else { return nil }
-        return Stat(state: state, pgrp: pgrp, startTicks: start)
-    }
-
+    /// Walks /proc once: this runs once per running task whose leader is gone, so no
+    /// allocation per entry: stat files are opened relative to the /proc fd from the raw
+    /// d_name, and read with one read(2) into one stack buffer.
     private func hasLiveMember(_ pgid: Int32) -> Bool {
         guard let dir = opendir("/proc") else { return true }  // cannot tell: never call it gone
         defer { closedir(dir) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while let entry = readdir(dir) {
-            let pid: pid_t? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                guard let first = raw.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9") else { return nil }
-                return pid_t(String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self))
+        let procFD = dirfd(dir)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ProcStat.bufferSize) { buffer in
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { path in
+                while let entry = readdir(dir) {
+                    guard Self.statPath(of: entry, into: path) else { continue }
+                    var failure: Int32 = 0
+                    let stat = ProcFile.withContents(at: procFD, path.baseAddress!, into: buffer, errno: &failure) {
+                        ProcStat.parse($0)
+                    }
+                    if let stat, stat.pgrp == pgid, !stat.isDead { return true }
+                }
+                return false
             }
-            guard let pid else { continue }
-            let stat = ProcFile.withContents("/proc/\(pid)/stat", into: &buffer) { Self.parseStat($0) }
-            if let stat, stat.pgrp == pgid, stat.state != UInt8(ascii: "Z") { return true }
         }
-        return false
+    }
+
+    /// "<pid>/stat" for a /proc entry whose name is all digits (a process), else false.
+    private static func statPath(of entry: UnsafeMutablePointer<dirent>, into path: UnsafeMutableBufferPointer<CChar>) -> Bool {
+        let suffix: StaticString = "/stat"
+        return withUnsafeBytes(of: &entry.pointee.d_name) { name -> Bool in
+            var length = 0
+            while length < name.count, name[length] != 0 {
+                guard name[length] >= UInt8(ascii: "0"), name[length] <= UInt8(ascii: "9") else { return false }
+                length += 1
+            }
+            guard length > 0, length + suffix.utf8CodeUnitCount < path.count else { return false }
+            for i in 0..<length { path[i] = CChar(bitPattern: name[i]) }
+            suffix.withUTF8Buffer { tail in
+                for (i, byte) in tail.enumerated() { path[length + i] = CChar(bitPattern: byte) }
+            }
+            path[length + suffix.utf8CodeUnitCount] = 0
+            return true
+        }
+    }
+
+    private static func monotonicMillis() -> Millis {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Millis(ts.tv_sec) * 1000 + Millis(ts.tv_nsec) / 1_000_000
     }
 }
 
-/// Small reads of /proc files with one read(2) into a reused buffer.
-enum ProcFile {
-    static func withContents<T>(_ path: String, into buffer: inout [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> T?) -> T? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        return buffer.withUnsafeMutableBufferPointer { raw -> T? in
-            let n = Glibc.read(fd, raw.baseAddress!, raw.count)
-            guard n > 0 else { return nil }
-            return body(UnsafeBufferPointer(rebasing: raw[..<n]))
+/// The fields of /proc/<pid>/stat a probe needs.
+struct ProcStat: Equatable {
+    /// Up to field 22 the line is ~400 bytes at most (comm is at most 64 bytes, the numbers
+    /// at most 20 digits); fields past 22 may be cut off, they are never read.
+    static let bufferSize = 1024
+
+    /// Field 3: R, S, D, Z, T, ...
+    var state: UInt8
+    /// Field 5.
+    var pgrp: Int32
+    /// Field 20.
+    var threads: Int64
+    /// Field 22: clock ticks after boot.
+    var startTicks: UInt64
+
+    /// Dead but not reaped. A zombie *leader* whose other threads still run (the main thread
+    /// called pthread_exit) also shows state Z, with num_threads > 1: that process is alive.
+    var isDead: Bool { state == UInt8(ascii: "Z") && threads <= 1 }
+
+    /// `pid (comm) state ppid pgrp ... num_threads(20) itrealvalue starttime(22) ...`:
+    /// comm may hold spaces and ')', so fields are counted from the LAST ')'.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> ProcStat? {
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var state: UInt8?
+        var pgrp: Int32?
+        var threads: Int64?
+        var start: UInt64?
+        var field = 2  // the field just closed
+        var index = close + 1
+        while index < bytes.count, field < 22 {
+            // Exactly one space separates fields; a missing one means a malformed line.
+            guard bytes[index] == UInt8(ascii: " ") else { return nil }
+            index += 1
+            field += 1
+            let begin = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: " "), bytes[index] != UInt8(ascii: "\n") { index += 1 }
+            let text = UnsafeBufferPointer(rebasing: bytes[begin..<index])
+            switch field {
+            case 3: state = text.count == 1 ? text[0] : nil
+            case 5: pgrp = decimal(text).flatMap { Int32(exactly: $0) }
+            case 20: threads = decimal(text)
+            case 22: start = decimal(text).flatMap { UInt64(exactly: $0) }
+            default: break
+            }
         }
+        guard let state, let pgrp, let threads, let start else { return nil }
+        return ProcStat(state: state, pgrp: pgrp, threads: threads, startTicks: start)
     }
 
+    /// A non-negative decimal integer (every field read here is one), or nil.
+    private static func decimal(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard !text.isEmpty, text.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for byte in text {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+}
+
+/// Small reads of /proc files.
+enum ProcFile {
+    /// One read(2) of `path` (relative to `directory`) into `buffer`: /proc generates a small
+    /// file in one go. On failure `errno` holds the open or read error.
+    static func withContents<T>(at directory: Int32, _ path: UnsafePointer<CChar>, into buffer: UnsafeMutableBufferPointer<UInt8>,
+                                errno failure: inout Int32, _ body: (UnsafeBufferPointer<UInt8>) -> T?) -> T? {
+        let fd = openat(directory, path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            failure = errno
+            return nil
+        }
+        defer { close(fd) }
+        let n = Glibc.read(fd, buffer.baseAddress!, buffer.count)
+        guard n > 0 else {
+            failure = n < 0 ? errno : ESRCH  // an empty stat: the process is being torn down
+            return nil
+        }
+        return body(UnsafeBufferPointer(rebasing: buffer[..<n]))
+    }
+
+    /// A whole (small) file as text, nil if it cannot be opened.
     static func read(_ path: String, limit: Int) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }

@@ -36,10 +36,14 @@ public struct BundleFixture {
         return pretty(fields)
     }
 
+    /// A JSON object from ordered (key, raw JSON text) pairs, laid out like serde_json's
+    /// `to_vec_pretty` (two-space indent, `"key": value`). Values are not checked: tests
+    /// control the exact text (`1700000000000`, `1.7e12`, `null`, nested objects...).
     public static func pretty(_ fields: [(String, String)]) -> String {
         "{\n" + fields.map { "  \(quote($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}"
     }
 
+    /// A JSON string literal.
     public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
@@ -47,12 +51,43 @@ public struct BundleFixture {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:  // serde_json's form for the other controls
+                out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }
         }
         return out + "\""
     }
 
+    /// The bundle members besides the JSON (CONTRACT §2), by file extension.
+    public enum Member: String, CaseIterable {
+        case stdout, stderr, pty, exit, sh, ps1, bat
+    }
+
+    /// A whole bundle in `session`: the members first (the child and wrapper write them),
+    /// then `<taskID>.json` written atomically the way the seed's `atomic_write` does
+    /// (`.<name>.tmp.<pid>.<id>` + rename). `json` is the exact text (see `schema4`/`pretty`);
+    /// nil leaves the members without a JSON (orphan files). `ageMs` backdates every file.
+    /// Returns the JSON's path.
+    @discardableResult
+    public static func writeBundle(in session: String, taskID: String, json: String?,
+                                   members: [(Member, String)] = [], ageMs: UInt64? = nil) throws -> String {
+        for (member, content) in members {
+            try write(session, "\(taskID).\(member.rawValue)", content, ageMs: ageMs)
+        }
+        let path = "\(session)/\(taskID).json"
+        if let json {
+            let temp = "\(session)/.\(taskID).json.tmp.\(getpid()).\(taskID)"
+            try Data(json.utf8).write(to: URL(fileURLWithPath: temp))
+            if let ageMs { try setModified(temp, ageMs: ageMs) }
+            guard rename(temp, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        }
+        return path
+    }
+
+    /// `content` as `<directory>/<name>`, plainly (not atomically); `ageMs` backdates it.
     @discardableResult
     public static func write(_ directory: String, _ name: String, _ content: String, ageMs: UInt64? = nil) throws -> String {
         let path = "\(directory)/\(name)"
@@ -63,7 +98,11 @@ public struct BundleFixture {
 
     /// Sets atime and mtime `ageMs` in the past, on the entry itself (links are not followed).
     public static func setModified(_ path: String, ageMs: UInt64) throws {
-        let when = nowMs() - ageMs
+        try setModified(path, unixMs: nowMs() - ageMs)
+    }
+
+    /// Sets atime and mtime to `unixMs` (Unix milliseconds), on the entry itself.
+    public static func setModified(_ path: String, unixMs when: UInt64) throws {
         var times = [timespec(tv_sec: Int(when / 1000), tv_nsec: Int(when % 1000) * 1_000_000),
                      timespec(tv_sec: Int(when / 1000), tv_nsec: Int(when % 1000) * 1_000_000)]
         guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else {

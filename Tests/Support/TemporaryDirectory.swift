@@ -1,8 +1,10 @@
 import Foundation
 
-/// A fresh directory under /tmp, removed with everything in it when the test is done.
+/// A fresh directory under /tmp (mkdtemp), removed with everything in it on `remove()` or
+/// when the last reference goes away.
 public final class TemporaryDirectory {
     public let path: String
+    public var url: URL { URL(fileURLWithPath: path, isDirectory: true) }
 
     public init(_ prefix: String = "taskreaper-test") throws {
         var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
@@ -10,6 +12,7 @@ public final class TemporaryDirectory {
         path = String(cString: made)
     }
 
+    /// Recursive; links inside are removed, never followed. Idempotent.
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
 
     deinit { remove() }

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Benchmarks of `taskreaper watch` (issue #3), each against a peer or target in the same run.
+
+usage: watch_bench.py  (env: BIN=.build/release/taskreaper, TASKS=200, SESSIONS=10000,
+       BUNDLES=100000, BURST=10000, IDLE_SECONDS=60, BENCH_DIR=/var/tmp/taskreaper-watch-bench)
+See scripts/bench/watch.sh, the one command that builds and runs this.
+"""
+import datetime, json, os, platform, shutil, socket, statistics, subprocess, sys, time
+
+BIN = os.path.abspath(os.environ.get("BIN", ".build/release/taskreaper"))
+BASE = os.environ.get("BENCH_DIR", "/var/tmp/taskreaper-watch-bench")
+TASKS = int(os.environ.get("TASKS", "200"))
+SESSIONS = int(os.environ.get("SESSIONS", "10000"))
+BUNDLES = int(os.environ.get("BUNDLES", "100000"))
+BURST = int(os.environ.get("BURST", "10000"))
+IDLE = int(os.environ.get("IDLE_SECONDS", "60"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+GRACE_MS = 100
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Watch:
+    """taskreaper watch as a child, with a notify socket to know when its first pass is done."""
+
+    def __init__(self, root, *flags):
+        self.sock_path = root + ".notify"
+        if os.path.exists(self.sock_path):
+            os.unlink(self.sock_path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.sock_path)
+        env = dict(os.environ, NOTIFY_SOCKET=self.sock_path)
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([BIN, "watch", "--root", root, "--log-target", "stderr", *flags],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.ready_after = None
+        self.sock.settimeout(600)
+        while True:
+            msg = self.sock.recv(4096).decode()
+            if "READY=1" in msg:
+                self.ready_after = time.monotonic() - self.started
+                break
+
+    def cpu_ticks(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+
+    def switches(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(status["voluntary_ctxt_switches"]) + int(status["nonvoluntary_ctxt_switches"])
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+
+    def inotify_watches(self):
+        count = 0
+        for fd in os.listdir(f"/proc/{self.proc.pid}/fd"):
+            try:
+                if "inotify" in os.readlink(f"/proc/{self.proc.pid}/fd/{fd}"):
+                    with open(f"/proc/{self.proc.pid}/fdinfo/{fd}") as f:
+                        count += sum(1 for line in f if line.startswith("inotify wd:"))
+            except OSError:
+                pass
+        return count
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.sock.close()
+        os.unlink(self.sock_path)
+
+
+def now_ms():
+    return time.time_ns() // 1_000_000
+
+
+def write_json(path, doc):
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp.1.x")
+    with open(tmp, "w") as f:
+        json.dump(doc, f, indent=2)
+    os.rename(tmp, path)
+
+
+def task_doc(tid, pid, started, status="running", delivered=False):
+    return {"schema_version": 4, "task_id": tid, "session_id": "ses_bench", "command": "bench", "mode": "pipes",
+            "workdir": "/tmp", "project_root": None, "status": status, "started_at": started,
+            "finished_at": None, "duration_ms": None, "timeout_ms": None, "exit_code": None,
+            "child_pid": pid, "pgid": pid, "completion_delivered": delivered, "notify_on_completion": True,
+            "compressed": True, "pty_rows": None, "pty_cols": None, "status_reason": None}
+
+
+def spawn_wrapper(session, tid, command):
+    marker = os.path.join(session, tid + ".exit")
+    wrapper = f"{command}\ncode=$?\nprintf %s \"$code\" > '{marker}.tmp.'$$ && mv '{marker}.tmp.'$$ '{marker}'"
+    return subprocess.Popen(["/bin/sh", "-c", wrapper], start_new_session=True)
+
+
+def wait_status(path, wanted, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(path) as f:
+                if json.load(f)["status"] in wanted:
+                    return True
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.002)
+    return False
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def latency(root):
+    """Marker rename -> finalized JSON, beyond the grace; SIGKILL -> finalized JSON."""
+    session = os.path.join(root, "opencode/bash-tasks/00000000000000aa")
+    os.makedirs(session)
+    w = Watch(root, "--finalize-grace", f"{GRACE_MS}ms")
+    marker_lat, death_lat = [], []
+    try:
+        batch = 20
+        for start in range(0, TASKS, batch):
+            procs = []
+            for i in range(start, min(TASKS, start + batch)):
+                tid = f"bgb-{i:08x}"
+                p = spawn_wrapper(session, tid, "sleep 0.3")
+                write_json(os.path.join(session, tid + ".json"), task_doc(tid, p.pid, now_ms()))
+                procs.append((tid, p))
+            for tid, p in procs:
+                p.wait()
+                assert wait_status(os.path.join(session, tid + ".json"), ("completed",)), tid
+                marker = os.stat(os.path.join(session, tid + ".exit")).st_mtime_ns
+                finalized = os.stat(os.path.join(session, tid + ".json")).st_mtime_ns
+                marker_lat.append((finalized - marker) / 1e6 - GRACE_MS)
+        for i in range(min(50, TASKS)):
+            tid = f"bgb-dead{i:04x}"
+            p = spawn_wrapper(session, tid, "sleep 60")
+            path = os.path.join(session, tid + ".json")
+            write_json(path, task_doc(tid, p.pid, now_ms()))
+            time.sleep(0.05)  # let the watcher see it alive and take its pidfd (what is measured is the death)
+            killed = time.time_ns()
+            os.killpg(p.pid, 9)
+            assert wait_status(path, ("failed",)), tid
+            death_lat.append((os.stat(path).st_mtime_ns - killed) / 1e6)
+            p.wait()
+    finally:
+        w.stop()
+    return marker_lat, death_lat
+
+
+def idle(root):
+    """CPU ticks and context switches while nothing happens; peer: inotifywait on the same tree."""
+    w = Watch(root)
+    peer = subprocess.Popen(["inotifywait", "-m", "-r", "-q", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    try:
+        t0, s0 = w.cpu_ticks(), w.switches()
+        with open(f"/proc/{peer.pid}/stat") as f:
+            p0 = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+        time.sleep(IDLE)
+        t1, s1 = w.cpu_ticks(), w.switches()
+        with open(f"/proc/{peer.pid}/stat") as f:
+            p1 = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+    finally:
+        peer.terminate()
+        peer.wait()
+        w.stop()
+    return t1 - t0, s1 - s0, p1 - p0
+
+
+def scale(root, live_pid):
+    """RSS and watches with SESSIONS sessions / BUNDLES live bundles."""
+    subprocess.run([sys.executable, os.path.join(HERE, "make-tree.py"), root, "--bundles", str(BUNDLES),
+                    "--sessions", str(SESSIONS), "--kind", "live", "--live-pid", str(live_pid)], check=True)
+    w = Watch(root)
+    try:
+        return w.ready_after, w.rss_kib(), w.inotify_watches()
+    finally:
+        w.stop()
+
+
+def burst(root):
+    """BURST bundles become removable at once: time from the deadline to all gone, vs sweep."""
+    retention_s = 3
+    make = [sys.executable, os.path.join(HERE, "make-tree.py"), root, "--bundles", str(BURST), "--kind", "delivered"]
+    subprocess.run(make, check=True)
+    # Make every JSON due `lead` seconds from now (mtime = now - retention + lead).
+    lead = 20
+
+    def age_all(r):
+        due = time.time() + lead
+        t = due - retention_s
+        for dirpath, _, files in os.walk(r):
+            for name in files:
+                os.utime(os.path.join(dirpath, name), (t, t))
+        return due
+
+    copy = root + "-sweep"
+    subprocess.run(["cp", "-a", root, copy], check=True)
+    due = age_all(root)
+    w = Watch(root, "--retention", f"{retention_s}s")
+    try:
+        while time.time() < due:
+            time.sleep(0.01)
+        while any(files for _, _, files in os.walk(root)):
+            time.sleep(0.01)
+        watch_s = time.time() - due
+    finally:
+        w.stop()
+    age_all(copy)
+    time.sleep(lead + 0.1)
+    start = time.monotonic()
+    subprocess.run([BIN, "sweep", "--root", copy, "--retention", f"{retention_s}s", "--log-target", "stderr"],
+                   stderr=subprocess.DEVNULL, check=True)
+    sweep_s = time.monotonic() - start
+    left = sum(len(files) for _, _, files in os.walk(copy))
+    return watch_s, sweep_s, left
+
+
+def main():
+    shutil.rmtree(BASE, ignore_errors=True)
+    os.makedirs(BASE)
+    marker_lat, death_lat = latency(os.path.join(BASE, "latency"))
+    ticks, switches, peer_ticks = idle(os.path.join(BASE, "latency"))
+    live = subprocess.Popen(["setsid", "sleep", "3600"])
+    try:
+        ready_s, rss, watches = scale(os.path.join(BASE, "scale"), live.pid)
+    finally:
+        live.kill()
+        live.wait()
+    shutil.rmtree(os.path.join(BASE, "scale"), ignore_errors=True)
+    watch_s, sweep_s, left = burst(os.path.join(BASE, "burst"))
+    lines = [
+        "# watch benchmarks",
+        "",
+        "Command: `scripts/bench/watch.sh`  ",
+        f"Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}  ",
+        f"Machine: {os.cpu_count()} cores, kernel {platform.release()}, bench dir {BASE}",
+        "",
+        "| measure | result | target |",
+        "|---|---|---|",
+        f"| marker rename -> finalized JSON beyond the {GRACE_MS} ms grace, {len(marker_lat)} tasks | "
+        f"p50 {pct(marker_lat, 50):.1f} ms, p99 {pct(marker_lat, 99):.1f} ms, max {max(marker_lat):.1f} ms | p50 <= 10 ms, p99 <= 50 ms |",
+        f"| SIGKILL (no marker) -> finalized JSON, {len(death_lat)} tasks | p50 {pct(death_lat, 50):.1f} ms, "
+        f"max {max(death_lat):.1f} ms | <= 100 ms |",
+        f"| idle {IDLE} s: CPU ticks (1/{TICKS} s), context switches | {ticks} ticks, {switches} switches "
+        f"(peer inotifywait -m -r: {peer_ticks} ticks) | 0 ticks |",
+        f"| {SESSIONS} sessions / {BUNDLES} live bundles: first pass, RSS, inotify watches | {ready_s:.1f} s, "
+        f"{rss / 1024:.1f} MiB, {watches} watches | RSS <= 30 MB |",
+        f"| burst: {BURST} bundles due at once, deadline -> all removed | watch {watch_s:.2f} s vs "
+        f"sweep {sweep_s:.2f} s (ratio {watch_s / sweep_s:.2f}); sweep left {left} files | |",
+    ]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    os.makedirs("bench-results", exist_ok=True)
+    out = f"bench-results/watch-{datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%d-%H%M')}.md"
+    with open(out, "w") as f:
+        f.write(report)
+    print(f"written to {out}")
+    shutil.rmtree(BASE, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
