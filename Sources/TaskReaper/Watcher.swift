@@ -35,6 +35,10 @@ public final class Watcher {
     private var uncoveredRescanAt: Millis?
     private var safetyRescanAt: Millis?
     private var watchdogAt: Millis?
+    /// STATUS= is sent at most once a second: every message is a datagram the manager must
+    /// read, and sd_notify blocks when its queue is full.
+    private var statusDueAt: Millis?
+    private var statusSentAt: Millis = 0
     private var stopping = false
 
     private static let inotifyToken: UInt64 = 0
@@ -82,6 +86,8 @@ public final class Watcher {
         if let interval = notifier.watchdogInterval() { watchdogAt = context.clock() + interval }
         if options.rescanInterval > 0 { safetyRescanAt = context.clock() + options.rescanInterval }
         notifier.notify("READY=1\nSTATUS=\(status())")
+        statusSentAt = context.clock()
+        statusDueAt = nil
         while !stopping {
             let tokens = epoll.wait(timeoutMs: timeout())
             for token in tokens {
@@ -105,7 +111,7 @@ public final class Watcher {
 
     private func timeout() -> Int32 {
         var next: Millis? = deadlines.values.min()
-        for candidate in [watchdogAt, safetyRescanAt, uncoveredRescanAt] + roots.map(\.retryAt) {
+        for candidate in [watchdogAt, safetyRescanAt, uncoveredRescanAt, statusDueAt] + roots.map(\.retryAt) {
             next = earliest(next, candidate)
         }
         guard let next else { return -1 }
@@ -124,12 +130,18 @@ public final class Watcher {
             dirty.insert(key)
         }
         if roots.contains(where: { ($0.retryAt ?? .max) <= now }) {
+            for index in roots.indices where roots[index].handle != nil { roots[index].retryAt = nil }
             openRoots()
-            rescan(reason: "root available")
+            rescan(reason: "root retry")
         }
         if let at = safetyRescanAt, at <= now {
             safetyRescanAt = now + options.rescanInterval
             rescan(reason: "safety interval \(DurationText.format(options.rescanInterval))")
+        }
+        if let at = statusDueAt, at <= now {
+            statusDueAt = nil
+            statusSentAt = now
+            notifier.notify("STATUS=\(status())")
         }
         if let at = uncoveredRescanAt, at <= now {
             uncoveredRescanAt = nil
@@ -410,7 +422,7 @@ public final class Watcher {
             }
             apply(outcome, to: key)
         }
-        notifier.notify("STATUS=\(status())")
+        if statusDueAt == nil { statusDueAt = max(context.clock(), statusSentAt + .second) }
     }
 
     private func apply(_ outcome: SessionOutcome, to key: SessionKey) {

@@ -5,8 +5,9 @@ import TaskReaperTestSupport
 import XCTest
 
 /// CONTRACT §5 liveness with real processes spawned the way the harness spawns them
-/// (`setsid /bin/sh -c <wrapper>`). PID 1 on these machines never reaps orphans: a test
-/// that kills a task with a child leaves that child a zombie for good, so few do.
+/// (`setsid /bin/sh -c <wrapper>`). PID 1 on these machines reaps orphans late (about a
+/// second, sometimes much longer) or never: a test that kills a task with a child leaves
+/// that child a zombie for a while, so few do, and none relies on how long it stays one.
 final class ProcessTableTests: XCTestCase {
     var table: ProcessTable!
     var directory: TemporaryDirectory!
@@ -166,11 +167,11 @@ final class ProcessTableTests: XCTestCase {
     }
 
     func testAGroupOfZombiesIsGone() throws {
-        // Leader and command both dead, neither reaped (the command is PID 1's, which never
-        // reaps): kill(-pgid, 0) still succeeds, forever. The contract's container case.
+        // Leader and command both dead, neither reaped (the command is PID 1's, which here
+        // reaps late or never): kill(-pgid, 0) still succeeds. The contract's container case.
         let group = try ZombieGroup(directory: directory.path, taskID: taskID)
         processes.append(group.process)
-        XCTAssertEqual(processState(group.childPID), "Z")
+        XCTAssertTrue([Character("Z"), nil].contains(processState(group.childPID)), "dead: a zombie, or already reaped by PID 1")
         XCTAssertEqual(kill(-group.pgid, 0), 0, "the group is still present for kill()")
         XCTAssertEqual(table.probe(group: group.pgid), .onlyZombies)
         XCTAssertEqual(try liveness(group.process), .gone)

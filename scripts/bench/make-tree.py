@@ -3,62 +3,115 @@
 
 usage: make-tree.py ROOT --bundles N [--sessions S] --kind delivered|live [--live-pid PID]
 
-delivered: completed tasks, completion_delivered, every mtime 2 h old: a sweep removes all.
-live: running tasks whose child_pid/pgid is PID (a real process), no marker: a sweep
-probes each one and must leave everything as it is.
-Bundles go to opencode/bash-tasks and pi/bash-tasks, plus 1 in 50 sessions in the legacy
-bash-tasks; each has <id>.json (schema 4, serde's pretty format), .stdout (2 KiB), .stderr,
-and .exit ("0") for delivered or .sh for live.
-"""
-import argparse, json, os, time
+Sessions (default S = N/20, at least 1) are named like the harness names them: the first 16
+hex characters of SHA-256(session id). They alternate between ROOT/opencode/bash-tasks and
+ROOT/pi/bash-tasks; one session in 50 goes to the legacy ROOT/bash-tasks. Bundles are dealt
+to sessions in order (N/S each, the last one may get fewer). Each bundle is
 
+    <id>.json    schema 4, exactly as serde_json::to_vec_pretty writes PersistedTask
+                 (struct key order, 2-space indent, no trailing newline)
+    <id>.stdout  2-3.5 KiB
+    <id>.stderr  a line
+    <id>.exit    "0"            (delivered)   |   <id>.sh  the wrapper script   (live)
+
+ids are `bgb-` + 8 hex digits.
+
+delivered: status completed, exit_code 0, child_pid null (mark_terminal clears it), pgid kept,
+  completion_delivered true; every file and session directory has mtime/atime 2 h ago, so a
+  sweep with the default 1 h retention removes everything.
+live: status running, child_pid = pgid = --live-pid (start it with `setsid`, so it leads its
+  own group), started_at = now; nothing aged. A sweep probes every task and changes nothing.
+
+Only the os module writes (openat via dir_fd, no buffering layers): ~80 000 files in a few s.
+"""
+import argparse, hashlib, json, os, sys, time
+
+# PersistedTask field order in the seed (serde serializes in declaration order).
 KEYS = ["schema_version", "task_id", "session_id", "command", "mode", "workdir", "project_root",
         "status", "started_at", "finished_at", "duration_ms", "timeout_ms", "exit_code", "child_pid",
         "pgid", "completion_delivered", "notify_on_completion", "compressed", "pty_rows", "pty_cols",
         "status_reason"]
 
+HOUR_MS = 3_600_000
+FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+
+
+def tree_of(s):
+    if s % 50 == 49:
+        return "bash-tasks"
+    return "opencode/bash-tasks" if s % 2 == 0 else "pi/bash-tasks"
+
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root")
     ap.add_argument("--bundles", type=int, required=True)
     ap.add_argument("--sessions", type=int)
     ap.add_argument("--kind", choices=["delivered", "live"], required=True)
     ap.add_argument("--live-pid", type=int)
     a = ap.parse_args()
-    sessions = a.sessions or max(1, a.bundles // 20)
-    now = int(time.time() * 1000)
-    old = (now - 2 * 3600 * 1000) / 1000
-    per = -(-a.bundles // sessions)
+    if a.kind == "live" and not a.live_pid:
+        ap.error("--kind live needs --live-pid (a running process that leads its own group)")
+    if a.bundles < 0:
+        ap.error("--bundles must be >= 0")
+    sessions = max(1, min(a.sessions or a.bundles // 20, max(a.bundles, 1)))
+    per = -(-a.bundles // sessions) if a.bundles else 0
+    delivered = a.kind == "delivered"
+
+    t0 = time.monotonic()
+    now_ms = int(time.time() * 1000)
+    old_ns = (now_ms - 2 * HOUR_MS) * 1_000_000
+    stdout_bodies = [("x" * 79 + "\n") * (k * 6 + 26) for k in range(4)]  # 2080..3520 bytes
+    stderr_body = b"warning: unused variable `bench`\n"
+    exit_body = b"0"
+    sh_body = b"#!/bin/sh\n# wrapper written by the harness\nexec sleep 3600\n"
+
+    made_dirs = []
+    dfd, path = -1, None
     for i in range(a.bundles):
         s = i // per
-        tree = "bash-tasks" if s % 50 == 49 else ("opencode/bash-tasks" if s % 2 == 0 else "pi/bash-tasks")
-        d = os.path.join(a.root, tree, f"{s:016x}")
         if i % per == 0:
-            os.makedirs(d, exist_ok=True)
+            if dfd >= 0:
+                os.close(dfd)
+            session_id = f"ses_bench_{s:06d}"
+            name = hashlib.sha256(session_id.encode()).hexdigest()[:16]
+            path = os.path.join(a.root, tree_of(s), name)
+            os.makedirs(path, exist_ok=True)
+            made_dirs.append(path)
+            dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         tid = f"bgb-{i:08x}"
-        delivered = a.kind == "delivered"
-        values = {
-            "schema_version": 4, "task_id": tid, "session_id": f"ses_bench_{s}",
-            "command": f"cargo test --package bench -- case_{i}", "mode": "pipes", "workdir": "/work/project",
-            "project_root": "/work/project", "status": "completed" if delivered else "running",
-            "started_at": now - (7_300_000 if delivered else 0),
-            "finished_at": now - 7_200_000 if delivered else None,
-            "duration_ms": 100_000 if delivered else None, "timeout_ms": None,
-            "exit_code": 0 if delivered else None,
-            "child_pid": None if delivered else a.live_pid, "pgid": 4242 if delivered else a.live_pid,
-            "completion_delivered": delivered, "notify_on_completion": True, "compressed": True,
+        if delivered:
+            finished = now_ms - 2 * HOUR_MS
+            values = {"status": "completed", "started_at": finished - 95_000 - i % 1000,
+                      "finished_at": finished, "duration_ms": 95_000 + i % 1000, "exit_code": 0,
+                      "child_pid": None, "pgid": 40_000 + i % 20_000, "completion_delivered": True}
+        else:
+            values = {"status": "running", "started_at": now_ms, "finished_at": None,
+                      "duration_ms": None, "exit_code": None, "child_pid": a.live_pid,
+                      "pgid": a.live_pid, "completion_delivered": False}
+        values.update({
+            "schema_version": 4, "task_id": tid, "session_id": session_id,
+            "command": f"cargo test --package bench -- case_{i} 2>&1 | tail -n 50",
+            "mode": "pipes", "workdir": "/home/dev/project", "project_root": "/home/dev/project",
+            "timeout_ms": None if i % 3 else 600_000, "notify_on_completion": True, "compressed": True,
             "pty_rows": None, "pty_cols": None, "status_reason": None,
-        }
-        doc = json.dumps({k: values[k] for k in KEYS}, indent=2)
-        files = [("json", doc), ("stdout", "x" * 2048), ("stderr", "warning: bench\n"),
-                 ("exit", "0") if delivered else ("sh", "#!/bin/sh\nsleep 600\n")]
-        for ext, content in files:
-            p = os.path.join(d, f"{tid}.{ext}")
-            with open(p, "w") as f:
-                f.write(content)
+        })
+        doc = json.dumps({k: values[k] for k in KEYS}, indent=2, ensure_ascii=False).encode()
+        files = ((".json", doc), (".stdout", stdout_bodies[i % 4].encode()), (".stderr", stderr_body),
+                 (".exit", exit_body) if delivered else (".sh", sh_body))
+        for ext, body in files:
+            fd = os.open(tid + ext, FLAGS, 0o644 if ext != ".sh" else 0o755, dir_fd=dfd)
+            os.write(fd, body)
+            os.close(fd)
             if delivered:
-                os.utime(p, (old, old))
+                os.utime(tid + ext, ns=(old_ns, old_ns), dir_fd=dfd, follow_symlinks=False)
+    if dfd >= 0:
+        os.close(dfd)
+    if delivered:  # a session whose last write was 2 h ago has a 2 h old directory mtime
+        for d in made_dirs:
+            os.utime(d, ns=(old_ns, old_ns))
+    print(f"make-tree: {a.bundles} {a.kind} bundles ({a.bundles * 4} files) in {len(made_dirs)} sessions "
+          f"under {a.root} in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":

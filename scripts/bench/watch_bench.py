@@ -5,7 +5,7 @@ usage: watch_bench.py  (env: BIN=.build/release/taskreaper, TASKS=200, SESSIONS=
        BUNDLES=100000, BURST=10000, IDLE_SECONDS=60, BENCH_DIR=/var/tmp/taskreaper-watch-bench)
 See scripts/bench/watch.sh, the one command that builds and runs this.
 """
-import datetime, json, os, platform, shutil, socket, statistics, subprocess, sys, time
+import datetime, json, os, platform, shutil, socket, statistics, subprocess, sys, threading, time
 
 BIN = os.path.abspath(os.environ.get("BIN", ".build/release/taskreaper"))
 BASE = os.environ.get("BENCH_DIR", "/var/tmp/taskreaper-watch-bench")
@@ -39,6 +39,16 @@ class Watch:
             if "READY=1" in msg:
                 self.ready_after = time.monotonic() - self.started
                 break
+        # Keep reading, as systemd does: a notify socket nobody reads blocks sd_notify.
+        self.sock.settimeout(None)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        try:
+            while self.sock.recv(4096):
+                pass
+        except OSError:
+            pass
 
     def cpu_ticks(self):
         with open(f"/proc/{self.proc.pid}/stat") as f:
