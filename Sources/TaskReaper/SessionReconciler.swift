@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TaskReaperCore
+import Synchronization
 import TaskReaperSystem
 
 /// One session directory, reconciled: every bundle, every stray, and the directory itself.
@@ -10,11 +11,15 @@ public struct SessionReconciler: Sendable {
     public let tree: Tree
     public let name: String
     public let context: ReconcileContext
+    /// Threads for the bundles of this session: 1 in a sweep (which already runs sessions
+    /// in parallel), more in watch, where one session's bundles often come due together.
+    public let bundleWorkers: Int
 
-    public init(tree: Tree, name: String, context: ReconcileContext) {
+    public init(tree: Tree, name: String, context: ReconcileContext, bundleWorkers: Int = 1) {
         self.tree = tree
         self.name = name
         self.context = context
+        self.bundleWorkers = bundleWorkers
     }
 
     /// When to look again, and which live processes to wait for.
@@ -50,24 +55,32 @@ public struct SessionReconciler: Sendable {
         }
         var removed = 0
         var nextDue: Millis?
-        var bundles = 0
         var live: [LiveProcess] = []
-        for (taskID, bundle) in sorted.bundles.sorted(by: { $0.key < $1.key }) {
-            if bundle.hasJSON {
-                bundles += 1
-                let outcome = BundleReconciler(tree: tree, session: session, sessionName: name, taskID: taskID,
-                                               members: bundle.members, context: context).reconcile()
-                removed += outcome.removedEntries
-                nextDue = earliest(nextDue, outcome.nextDue)
-                if let process = outcome.liveProcess { live.append(process) }
-            } else {
-                for member in bundle.members.sorted() {
-                    let outcome = stray(member, in: session, taskID: taskID, kind: .removeOrphanFile) { status, now in
-                        Decide.orphanFile(modified: status.modified, now: now, policy: context.policy)
-                    }
-                    if outcome.removed { removed += 1 }
-                    nextDue = earliest(nextDue, outcome.nextDue)
+        let ordered = sorted.bundles.sorted(by: { $0.key < $1.key })
+        let withJSON = ordered.filter { $0.value.hasJSON }
+        // Bundles of one session in parallel when asked (watch): finalizations fsync, and
+        // concurrent fsyncs share one journal commit instead of queueing behind each other.
+        let outcomes = Mutex([BundleReconciler.Outcome](repeating: .init(), count: withJSON.count))
+        let (tree, name, context) = (self.tree, self.name, self.context)
+        forEachConcurrently(withJSON.count, workers: withJSON.count > 1 ? bundleWorkers : 1) { index in
+            let (taskID, bundle) = withJSON[index]
+            let outcome = BundleReconciler(tree: tree, session: session, sessionName: name, taskID: taskID,
+                                           members: bundle.members, context: context).reconcile()
+            outcomes.withLock { $0[index] = outcome }
+        }
+        for outcome in outcomes.withLock({ $0 }) {
+            removed += outcome.removedEntries
+            nextDue = earliest(nextDue, outcome.nextDue)
+            if let process = outcome.liveProcess { live.append(process) }
+        }
+        let bundles = withJSON.count
+        for (taskID, bundle) in ordered where !bundle.hasJSON {
+            for member in bundle.members.sorted() {
+                let outcome = stray(member, in: session, taskID: taskID, kind: .removeOrphanFile) { status, now in
+                    Decide.orphanFile(modified: status.modified, now: now, policy: context.policy)
                 }
+                if outcome.removed { removed += 1 }
+                nextDue = earliest(nextDue, outcome.nextDue)
             }
         }
         for temp in sorted.temps {

@@ -409,9 +409,11 @@ public final class Watcher {
         let outcomes = Mutex([SessionOutcome?](repeating: nil, count: work.count))
         let context = self.context
         // Many sessions at once (start, rescans, bursts): in parallel, as sweep does; a few: here.
-        forEachConcurrently(work.count, workers: work.count > 16 ? 8 : 1) { index in
+        let parallelSessions = work.count > 16
+        forEachConcurrently(work.count, workers: parallelSessions ? 8 : 1) { index in
             if taskreaper_signal_pending(SIGTERM) != 0 || taskreaper_signal_pending(SIGINT) != 0 { return }
-            let outcome = SessionReconciler(tree: work[index].1, name: work[index].0.name, context: context).reconcile()
+            let outcome = SessionReconciler(tree: work[index].1, name: work[index].0.name, context: context,
+                                            bundleWorkers: parallelSessions ? 1 : 8).reconcile()
             outcomes.withLock { $0[index] = outcome }
         }
         let results = outcomes.withLock { $0 }
