@@ -97,7 +97,7 @@ struct BundleReconciler {
         case .leave(let recheckAt):
             var outcome = Outcome(nextDue: recheckAt)
             if liveness == .alive, let pid = document.childPID {
-                outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: document.startedAt)
+                outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: document.startedAt, pgid: document.pgid)
             }
             return outcome
         case .finalize(let finalization):

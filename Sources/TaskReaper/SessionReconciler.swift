@@ -179,6 +179,14 @@ public struct SessionOutcome: Sendable {
 public struct LiveProcess: Sendable, Hashable {
     public let pid: UInt32
     public let taskStartedAt: Millis
+    /// The task's process group, to watch its members when the wrapper is gone.
+    public var pgid: Int32?
+
+    public init(pid: UInt32, taskStartedAt: Millis, pgid: Int32? = nil) {
+        self.pid = pid
+        self.taskStartedAt = taskStartedAt
+        self.pgid = pgid
+    }
 }
 
 func earliest(_ a: Millis?, _ b: Millis?) -> Millis? {

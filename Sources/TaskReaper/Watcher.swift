@@ -110,6 +110,7 @@ public final class Watcher {
     // MARK: Waiting
 
     private func timeout() -> Int32 {
+        if !dirty.isEmpty { return 0 }  // something asked to be looked at again right away
         var next: Millis? = deadlines.values.min()
         for candidate in [watchdogAt, safetyRescanAt, uncoveredRescanAt, statusDueAt] + roots.map(\.retryAt) {
             next = earliest(next, candidate)
@@ -434,28 +435,49 @@ public final class Watcher {
         }
         var due = outcome.nextDue
         for process in outcome.liveProcesses where watchedProcesses[process] == nil {
-            if !watch(process, for: key) {
-                // Alive only through its group: no pidfd can tell when it ends.
-                due = earliest(due, context.clock() + options.groupRecheckInterval)
+            if !watch(process, pgid: process.pgid, for: key) {
+                if let pgid = process.pgid, context.processes.probe(group: pgid) != .live {
+                    // It died between the decision and the watch (members of a killed group
+                    // die one by one): look again now.
+                    dirty.insert(key)
+                } else {
+                    // Alive, but nothing to hold a pidfd on (e.g. another user's group).
+                    due = earliest(due, context.clock() + options.groupRecheckInterval)
+                }
             }
         }
         deadlines[key] = due
     }
 
-    /// A pidfd for a task's wrapper, verified to be the task's process (not a reused pid).
-    private func watch(_ process: LiveProcess, for key: SessionKey) -> Bool {
-        guard process.pid > 0, process.pid <= UInt32(Int32.max), let fd = PidFD.open(pid_t(process.pid)) else { return false }
-        // Opened first, verified second: if the pid was reused before the open, /proc now
-        // describes the impostor and we give up; if after, the pidfd already fired.
-        guard case .present(let startedAt, false) = context.processes.probe(pid: process.pid),
-              (startedAt ?? 0) <= process.taskStartedAt + context.policy.pidReuseSlack else {
+    /// pidfds for a live task: its wrapper, verified to be the task's process (not a
+    /// reused pid), or, when the wrapper is gone but the group lives on (a background child,
+    /// or members still dying from a group SIGKILL), every live member of the group. False
+    /// when nothing could be watched.
+    private func watch(_ process: LiveProcess, pgid: Int32?, for key: SessionKey) -> Bool {
+        if process.pid > 0, process.pid <= UInt32(Int32.max), let fd = PidFD.open(pid_t(process.pid)) {
+            // Opened first, verified second: if the pid was reused before the open, /proc now
+            // describes the impostor and we give up on it; if after, the pidfd already fired.
+            if case .present(let startedAt, false) = context.processes.probe(pid: process.pid),
+               (startedAt ?? 0) <= process.taskStartedAt + context.policy.pidReuseSlack, register(fd, process, key) {
+                return true
+            }
             close(fd)
-            return false
         }
-        do { try epoll.add(fd, token: Self.pidfdTokenBase + UInt64(fd)) } catch {
-            close(fd)
-            return false
+        guard let pgid else { return false }
+        var watched = false
+        for member in context.processes.liveMembers(of: pgid) {
+            let stand = LiveProcess(pid: UInt32(member), taskStartedAt: process.taskStartedAt)
+            if watchedProcesses[stand] != nil { watched = true; continue }
+            guard let fd = PidFD.open(member) else { continue }
+            // A member of the group now is a member of the task: pgids are not reused while
+            // any process holds them.
+            if context.processes.probe(group: pgid) == .live, register(fd, stand, key) { watched = true } else { close(fd) }
         }
+        return watched
+    }
+
+    private func register(_ fd: Int32, _ process: LiveProcess, _ key: SessionKey) -> Bool {
+        do { try epoll.add(fd, token: Self.pidfdTokenBase + UInt64(fd)) } catch { return false }
         pidfds[fd] = (key, process)
         watchedProcesses[process] = fd
         return true

@@ -112,7 +112,28 @@ public struct ProcessTable: Sendable {
     /// allocation per entry: stat files are opened relative to the /proc fd from the raw
     /// d_name, and read with one read(2) into one stack buffer.
     private func hasLiveMember(_ pgid: Int32) -> Bool {
-        guard let dir = opendir("/proc") else { return true }  // cannot tell: never call it gone
+        var found = false
+        // /proc unreadable: cannot tell, so never call it gone.
+        guard scanGroup(pgid, { _ in found = true; return false }) else { return true }
+        return found
+    }
+
+    /// The members of a group that are not dead, up to `limit`: `watch` holds a pidfd on
+    /// each when the task's own wrapper is gone but its group lives on.
+    public func liveMembers(of pgid: Int32, limit: Int = 64) -> [pid_t] {
+        guard pgid > 1 else { return [] }
+        var members: [pid_t] = []
+        _ = scanGroup(pgid) { pid in
+            members.append(pid)
+            return members.count < limit
+        }
+        return members
+    }
+
+    /// Calls `visit` with every live member of `pgid` until it returns false. False when
+    /// /proc could not be read.
+    private func scanGroup(_ pgid: Int32, _ visit: (pid_t) -> Bool) -> Bool {
+        guard let dir = opendir("/proc") else { return false }
         defer { closedir(dir) }
         let procFD = dirfd(dir)
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ProcStat.bufferSize) { buffer in
@@ -123,9 +144,13 @@ public struct ProcessTable: Sendable {
                     let stat = ProcFile.withContents(at: procFD, path.baseAddress!, into: buffer, errno: &failure) {
                         ProcStat.parse($0)
                     }
-                    if let stat, stat.pgrp == pgid, !stat.isDead { return true }
+                    guard let stat, stat.pgrp == pgid, !stat.isDead else { continue }
+                    let pid = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                        pid_t(String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)) ?? 0
+                    }
+                    if !visit(pid) { return true }
                 }
-                return false
+                return true
             }
         }
     }

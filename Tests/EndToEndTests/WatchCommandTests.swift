@@ -17,6 +17,7 @@ final class WatchCommandTests: XCTestCase {
     }
 
     override func tearDown() {
+        if testRun?.hasSucceeded == false { print("watcher log:\n" + log) }  // the watcher's own account
         watcher?.stop()
         tasks.forEach { $0.stop() }
         unlink(logPath)
