@@ -1,6 +1,7 @@
 import Foundation
 import TaskReaper
 import TaskReaperCore
+import TaskReaperSystem
 import TaskReaperTestSupport
 import XCTest
 
@@ -68,6 +69,9 @@ final class SweeperProcessTests: XCTestCase {
         poll("the wrapper's child") { hasChild(process.pid) }
         kill(-process.pid, SIGKILL)
         XCTAssertTrue(process.waitUntilExited())  // left a zombie, with a zombie child: gone
+        // Members of a killed group die one by one: the task is gone once all have.
+        let table = try ProcessTable()
+        poll("every member of the group to be dead") { table.probe(group: process.pid) != .live }
         let run = try sweep(root.path, policy: immediate())
         XCTAssertEqual(run.count(.finalize), 1)
         let json = parse(session + "/bgb-00000004.json")
@@ -93,6 +97,8 @@ final class SweeperProcessTests: XCTestCase {
         kill(-process.pid, SIGKILL)
         XCTAssertTrue(process.waitUntilExited())
         process.reap()
+        let table = try ProcessTable()
+        poll("every member of the group to be dead") { table.probe(group: process.pid) != .live }
         let run = try sweep(root.path, policy: immediate())
         XCTAssertEqual(run.count(.writeKillMarker), 1)
         XCTAssertEqual(BundleFixture.read(session + "/bgb-00000006.exit"), "killed")
