@@ -3,23 +3,23 @@ import TaskReaperCore
 
 /// The decision thresholds of CONTRACT §5, shared by `sweep` and (later) `watch`.
 struct PolicyOptions: ParsableArguments {
-    @Option(name: .customLong("finalize-grace"), help: ArgumentHelp("How old an exit marker must be before a task is finalized from it (the live harness needs 0.5 s).", valueName: "DUR"),
+    @Option(name: .customLong("finalize-grace"), help: ArgumentHelp("How old an exit marker must be before a task is finalized from it (the live harness needs 0.5 s). Default 5s.", valueName: "DUR"),
             transform: DurationArgument.parse)
     var finalizeGrace: Millis?
 
-    @Option(name: .customLong("spawn-grace"), help: ArgumentHelp("How long a `starting` task without a live process may wait before it is failed as `spawn aborted`.", valueName: "DUR"),
+    @Option(name: .customLong("spawn-grace"), help: ArgumentHelp("How long a `starting` task without a live process may wait before it is failed as `spawn aborted`. Default 5m.", valueName: "DUR"),
             transform: DurationArgument.parse)
     var spawnGrace: Millis?
 
-    @Option(name: .customLong("retention"), help: ArgumentHelp("How long a delivered bundle is kept after its JSON was last written.", valueName: "DUR"),
+    @Option(name: .customLong("retention"), help: ArgumentHelp("How long a delivered bundle is kept after its JSON was last written. Default 1h.", valueName: "DUR"),
             transform: DurationArgument.parse)
     var retention: Millis?
 
-    @Option(name: .customLong("stale-after"), help: ArgumentHelp("A running task whose process is alive but started this long ago is declared orphaned (killed). 0 disables.", valueName: "DUR"),
+    @Option(name: .customLong("stale-after"), help: ArgumentHelp("A running task whose process is alive but started this long ago is declared orphaned (killed). Default 24h; 0 disables.", valueName: "DUR"),
             transform: DurationArgument.parse)
     var staleAfter: Millis?
 
-    @Option(name: .customLong("abandoned-after"), help: ArgumentHelp("A terminal bundle never delivered is removed once its JSON is this old. 0 disables.", valueName: "DUR"),
+    @Option(name: .customLong("abandoned-after"), help: ArgumentHelp("A terminal bundle never delivered is removed once its JSON is this old. Default 30d; 0 disables.", valueName: "DUR"),
             transform: DurationArgument.parse)
     var abandonedAfter: Millis?
 

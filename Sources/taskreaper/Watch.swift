@@ -31,7 +31,7 @@ struct Watch: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
-    @Option(name: .customLong("rescan-interval"), help: ArgumentHelp("A full rescan this often as a safety net (0 disables).", valueName: "DUR"),
+    @Option(name: .customLong("rescan-interval"), help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; 0 disables.", valueName: "DUR"),
             transform: DurationArgument.parse)
     var rescanInterval: Millis = 6 * .hour
 
