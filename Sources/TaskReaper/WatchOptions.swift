@@ -13,6 +13,8 @@ public struct WatchOptions: Sendable {
     /// A root that is missing, or locked by another taskreaper, is tried again this often
     /// (when its parent directory cannot be watched for it to come back).
     public var rootRetryInterval: Millis = 5 * .second
+    /// Where `watch` listens for `taskreaper ctl` when systemd passed no socket; nil: nowhere.
+    public var controlSocketPath: String?
 
     public init() {}
 }

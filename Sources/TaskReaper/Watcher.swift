@@ -43,7 +43,11 @@ public final class Watcher {
 
     private static let inotifyToken: UInt64 = 0
     private static let signalToken: UInt64 = 1
+    private static let controlToken: UInt64 = 2
     private static let pidfdTokenBase: UInt64 = 16
+    private static let clientTokenBase: UInt64 = 1 << 32
+    private var control: ControlServer?
+    private var startedAt: Millis = 0
 
     struct RootState {
         let path: String
@@ -81,6 +85,8 @@ public final class Watcher {
     /// Runs until SIGTERM or SIGINT; returns the exit status (0).
     public func run() -> Int32 {
         let started = context.clock()
+        startedAt = started
+        openControlSocket()
         openRoots()
         rescan(reason: "start")
         if let interval = notifier.watchdogInterval() { watchdogAt = context.clock() + interval }
@@ -94,6 +100,8 @@ public final class Watcher {
                 switch token {
                 case Self.inotifyToken: handleInotify()
                 case Self.signalToken: handleSignals()
+                case Self.controlToken: acceptClients()
+                case Self.clientTokenBase...: serveClient(Int32(token - Self.clientTokenBase))
                 default: processExited(Int32(token - Self.pidfdTokenBase))
                 }
             }
@@ -112,7 +120,7 @@ public final class Watcher {
     private func timeout() -> Int32 {
         if !dirty.isEmpty { return 0 }  // something asked to be looked at again right away
         var next: Millis? = deadlines.values.min()
-        for candidate in [watchdogAt, safetyRescanAt, uncoveredRescanAt, statusDueAt] + roots.map(\.retryAt) {
+        for candidate in [watchdogAt, safetyRescanAt, uncoveredRescanAt, statusDueAt, control?.nextExpiry] + roots.map(\.retryAt) {
             next = earliest(next, candidate)
         }
         guard let next else { return -1 }
@@ -139,6 +147,7 @@ public final class Watcher {
             safetyRescanAt = now + options.rescanInterval
             rescan(reason: "safety interval \(DurationText.format(options.rescanInterval))")
         }
+        _ = control?.expire(now: now)
         if let at = statusDueAt, at <= now {
             statusDueAt = nil
             statusSentAt = now
@@ -166,6 +175,81 @@ public final class Watcher {
         epoll.remove(fd)
         close(fd)
         dirty.insert(entry.key)
+    }
+
+    // MARK: Control socket
+
+    private func openControlSocket() {
+        if let fd = UnixSocket.activated() {
+            control = ControlServer(listener: fd, path: nil)
+        } else if let path = options.controlSocketPath {
+            do { control = ControlServer(listener: try UnixSocket.listen(at: path), path: path) } catch {
+                context.reporter.failed(error, at: Location(root: roots.first?.path ?? "", harness: nil), dryRun: context.dryRun,
+                                        doing: "open the control socket (watch goes on without it)")
+            }
+        }
+        if let control {
+            do { try epoll.add(control.listener, token: Self.controlToken) } catch { self.control = nil }
+        }
+    }
+
+    private func acceptClients() {
+        guard let control else { return }
+        for fd in control.acceptPending(now: context.clock()) {
+            if (try? epoll.add(fd, token: Self.clientTokenBase + UInt64(fd))) == nil { control.drop(fd) }
+        }
+    }
+
+    private func serveClient(_ fd: Int32) {
+        guard let control else { return }
+        switch control.read(fd) {
+        case .waiting, .rejected: return
+        case .request(let line): control.finish(fd, answer(line.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")))
+        }
+    }
+
+    /// The control protocol (README "Control socket").
+    private func answer(_ request: String) -> JSONObject {
+        var object = JSONObject()
+        object["ok"] = .bool(true)
+        switch request {
+        case "status":
+            let c = context.reporter.counters
+            object["roots"] = .array(roots.map { .string($0.path) })
+            object["roots_watched"] = .integer(roots.filter { $0.handle != nil }.count)
+            object["trees"] = .integer(trees.count)
+            object["sessions"] = .integer(sessions.count)
+            object["inotify_watches"] = .integer(targets.count + rootParents.count)
+            object["processes_watched"] = .integer(pidfds.count)
+            object["pending_deadlines"] = .integer(deadlines.count)
+            object["next_deadline"] = deadlines.values.min().map { .integer($0) } ?? .null
+            object["watch_limit_reached"] = .bool(watchLimitReported)
+            object["dry_run"] = .bool(context.dryRun)
+            object["uptime_ms"] = .integer(age(of: startedAt, at: context.clock()))
+            object["counts"] = .object(Self.counts(c))
+        case "sweep":
+            let before = context.reporter.counters
+            let started = context.clock()
+            rescan(reason: "ctl sweep")
+            let after = context.reporter.counters
+            var delta = Reporter.Counters()
+            for kind in ActionKind.allCases { delta.actions[kind] = after[kind] - before[kind] }
+            object["sessions"] = .integer(after.sessions - before.sessions)
+            object["bundles"] = .integer(after.bundles - before.bundles)
+            object["counts"] = .object(Self.counts(delta))
+            object["duration_ms"] = .integer(age(of: started, at: context.clock()))
+        case "rescan":
+            rescan(reason: "ctl rescan")
+        default:
+            return ControlServer.error("unknown request '\(request.prefix(64))': expected status, sweep or rescan")
+        }
+        return object
+    }
+
+    private static func counts(_ c: Reporter.Counters) -> JSONObject {
+        var counts = JSONObject()
+        for kind in ActionKind.allCases where kind != .summary { counts[kind.rawValue] = .integer(c[kind]) }
+        return counts
     }
 
     // MARK: Roots and trees

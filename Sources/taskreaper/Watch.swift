@@ -35,6 +35,9 @@ struct Watch: ParsableCommand {
             transform: DurationArgument.parse)
     var rescanInterval: Millis = 6 * .hour
 
+    @Option(name: .customLong("control-socket"), help: ArgumentHelp("Where to listen for `taskreaper ctl` (unless systemd passed a socket). Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root; `none` disables.", valueName: "PATH"))
+    var controlSocket: String?
+
     func run() throws {
         let roots = rootOptions.resolvedRoots
         guard !roots.isEmpty else {
@@ -43,6 +46,7 @@ struct Watch: ParsableCommand {
         let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"))
         var options = WatchOptions()
         options.rescanInterval = rescanInterval
+        options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())
         let watcher: Watcher
         do {
             let context = ReconcileContext(policy: policyOptions.policy, dryRun: dryRun, processes: try ProcessTable(), reporter: reporter)

@@ -31,7 +31,8 @@ final class WatchCommandTests: XCTestCase {
         let socket = try notify ?? NotifySocket(path: root.path + ".notify")
         var env = ["PATH=/usr/bin:/bin", "NOTIFY_SOCKET=\(socket.path)"] + environment
         if let ci = ProcessInfo.processInfo.environment["CI"] { env.append("CI=\(ci)") }
-        let process = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr"] + extra,
+        let process = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr",
+                                                    "--control-socket", root.path + ".ctl"] + extra,
                                          environment: env, output: logPath)
         watcher = process
         var messages: [String] = []

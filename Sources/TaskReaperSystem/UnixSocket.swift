@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import CSystemd
+
+/// Unix stream sockets for the control channel: a listener we bind (or the one systemd
+/// passed), peer credentials, and non-blocking I/O that never stalls the daemon.
+public enum UnixSocket {
+    /// The socket systemd passed (socket activation), if exactly one unix stream listener was.
+    public static func activated() -> Int32? {
+        let count = sd_listen_fds(1)
+        guard count >= 1 else { return nil }
+        let fd = SD_LISTEN_FDS_START
+        guard sd_is_socket_unix(fd, Int32(SOCK_STREAM.rawValue), 1, nil, 0) > 0 else { return nil }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return fd
+    }
+
+    /// Binds and listens at `path` (mode 0600). A stale socket file nobody listens on is
+    /// replaced; a live one is an error (another watch owns it).
+    public static func listen(at path: String) throws(SystemError) -> Int32 {
+        var address = try sockaddr(path)
+        if connectable(path) { throw SystemError("bind", path, errno: EADDRINUSE) }
+        _ = unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket", path) }
+        let old = umask(0o177)
+        defer { umask(old) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: Glibc.sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, Glibc.listen(fd, 16) == 0 else {
+            let error = SystemError("bind", path)
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// A blocking client connection (for `taskreaper ctl`).
+    public static func connect(to path: String) throws(SystemError) -> Int32 {
+        var address = try sockaddr(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket", path) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: Glibc.sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let error = SystemError("connect", path)
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// The connecting process's uid (SO_PEERCRED).
+    public static func peerUID(_ fd: Int32) -> uid_t? {
+        let uid = taskreaper_peer_uid(fd)
+        return uid < 0 ? nil : uid_t(uid)
+    }
+
+    private static func connectable(_ path: String) -> Bool {
+        guard let fd = try? connect(to: path) else { return false }
+        close(fd)
+        return true
+    }
+
+    private static func sockaddr(_ path: String) throws(SystemError) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else { throw SystemError("bind", path, errno: ENAMETOOLONG) }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+        }
+        return address
+    }
+}
