@@ -1,11 +1,9 @@
 #ifndef TASKREAPER_CLINUX_H
 #define TASKREAPER_CLINUX_H
 // Linux interfaces the Swift Glibc module does not export: epoll, signalfd, pidfd
-// (glibc 2.36+), the inotify event layout, and SO_PEERCRED's struct ucred.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <sys/socket.h>
+// (glibc 2.36+), the inotify event layout, accept4 and SO_PEERCRED. No _GNU_SOURCE here:
+// it would make this module's libc types differ from Swift's Glibc module; what needs it
+// lives in CLinux.c.
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/pidfd.h>
@@ -27,16 +25,10 @@ static inline int taskreaper_signal_pending(int signal) {
     return sigismember(&set, signal) == 1;
 }
 
-// accept4 without the transparent-union address argument Swift cannot pass nil to.
-static inline int taskreaper_accept(int fd) {
-    return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-}
+// accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC): Swift cannot pass nil for
+// its transparent-union address argument.
+int taskreaper_accept(int fd);
 
 // SO_PEERCRED's uid of a connected unix socket; -1 on failure.
-static inline long long taskreaper_peer_uid(int fd) {
-    struct ucred credentials;
-    socklen_t length = sizeof credentials;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
-    return credentials.uid;
-}
+long long taskreaper_peer_uid(int fd);
 #endif
