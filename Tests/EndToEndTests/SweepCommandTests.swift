@@ -112,19 +112,8 @@ final class SweepCommandTests: XCTestCase {
     func testFailuresExitOne() throws {
         let dir = try deliveredBundle()
         // An immutable member: unlink fails even for root; the error names the file.
-        let chattr = Process()
-        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-        chattr.arguments = ["+i", dir + "/bgb-00000001.stdout"]
-        try chattr.run()
-        chattr.waitUntilExit()
-        guard chattr.terminationStatus == 0 else { throw XCTSkip("chattr +i is not supported here") }
-        defer {
-            let undo = Process()
-            undo.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-            undo.arguments = ["-i", dir + "/bgb-00000001.stdout"]
-            try? undo.run()
-            undo.waitUntilExit()
-        }
+        try makeImmutable(dir + "/bgb-00000001.stdout")
+        defer { makeMutable(dir + "/bgb-00000001.stdout") }
         let run = try TaskReaperBinary.run(["sweep", "--root", root.path, "--log-target", "auto"])
         XCTAssertEqual(run.status, 1)
         XCTAssertTrue(run.stderr.contains(dir + "/bgb-00000001.stdout"), "the error names the file: \(run.stderr)")

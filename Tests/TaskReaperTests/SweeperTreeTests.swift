@@ -225,28 +225,15 @@ final class SweeperTreeTests: XCTestCase {
     }
 
     func testAFailedRemovalIsAnErrorAndTheRestIsStillDone() throws {
-        // A member that cannot be unlinked (a non-empty directory where a file is expected
-        // is not a member; use a read-only session directory instead, as root cannot be
-        // refused... so use a member that is a directory with a member name).
+        // A member that cannot be unlinked, even by root: an immutable file.
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "pi", session: "00000000000000aa")
         try delivered(dir, "bgb-00000001", ageMs: 2 * hour)
         let other = try BundleFixture.sessionDirectory(root: root.path, harness: "pi", session: "00000000000000bb")
         try delivered(other, "bgb-00000002", ageMs: 2 * hour)
         // Immutable file: even root's unlink fails with EPERM (ext4 supports chattr +i).
         try BundleFixture.write(dir, "bgb-00000001.stdout", "x", ageMs: 2 * hour)
-        let chattr = Process()
-        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-        chattr.arguments = ["+i", dir + "/bgb-00000001.stdout"]
-        try chattr.run()
-        chattr.waitUntilExit()
-        guard chattr.terminationStatus == 0 else { throw XCTSkip("chattr +i is not supported on this file system") }
-        defer {
-            let undo = Process()
-            undo.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-            undo.arguments = ["-i", dir + "/bgb-00000001.stdout"]
-            try? undo.run()
-            undo.waitUntilExit()
-        }
+        try makeImmutable(dir + "/bgb-00000001.stdout")
+        defer { makeMutable(dir + "/bgb-00000001.stdout") }
         let run = try sweep(root.path)
         XCTAssertEqual(run.result.exitCode, 1)
         XCTAssertEqual(run.count(.error), 1)
