@@ -15,7 +15,12 @@ Fairness, in short (the report repeats it):
 - the order of the tools rotates every round; the clock is time.monotonic_ns() around
   fork/exec/wait4 of the tool itself (rusage gives its user and system CPU);
 - "other CPU" is the machine's busy CPU time during the run minus the tool's and journald's:
-  work by anything else (another build, a test run) that competed for the 2 cores.
+  work by anything else (another build, a test run) that competed for the 2 cores; before every
+  timed run the script waits (up to QUIET_MAX s) until the rest of the machine uses less than
+  QUIET cores, and reports how long it waited; a run during which the rest of the machine used
+  more than QUIET cores on average is discarded and run again on a fresh copy (REDO times at most);
+- taskreaper is skipped, with a message, when `BIN sweep --help` fails (binary missing, or the
+  subcommand not implemented yet): the peers are still measured and verified.
 """
 import datetime, os, platform, shutil, signal, socket, statistics, subprocess, sys, time
 
@@ -32,7 +37,10 @@ KEEP = os.environ.get("KEEP", "0") == "1"
 CMDLINE = os.environ.get("BENCH_CMDLINE", " ".join(["scripts/bench/sweep_vs_peers.py", *sys.argv[1:]]))
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-SESSIONS = max(1, N // 20)
+SESSIONS = int(os.environ.get("SESSIONS", "0")) or max(1, N // 20)
+QUIET = float(os.environ.get("QUIET", "0.3"))
+QUIET_MAX = float(os.environ.get("QUIET_MAX", "120"))
+REDO = int(os.environ.get("REDO", "3"))
 TREES = ("opencode/bash-tasks", "pi/bash-tasks", "bash-tasks")
 TICK = os.sysconf("SC_CLK_TCK")
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
@@ -98,17 +106,34 @@ def machine_busy():
     return (sum(v[:8]) - v[3] - v[4]) / TICK  # minus idle and iowait
 
 
+def noisy(res):
+    """Something else used more than QUIET cores on average during the run."""
+    return QUIET > 0 and res["other"] > QUIET * res["wall"]
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return f.read().split()[0]
 
 
 def settle():
+    """sync, drop caches if asked, rest SETTLE s; then wait (<= QUIET_MAX s) for a quiet machine.
+
+    Returns (seconds waited beyond SETTLE, busy cores of the rest of the machine in the last window)."""
     os.sync()
     if DROP:
         with open("/proc/sys/vm/drop_caches", "w") as f:
             f.write("3\n")
-    time.sleep(SETTLE)
+    window = max(SETTLE, 0.5)
+    t0 = time.monotonic()
+    while True:
+        b0 = machine_busy()
+        time.sleep(window)
+        busy = (machine_busy() - b0) / window
+        waited = time.monotonic() - t0 - window
+        if QUIET <= 0 or busy < QUIET or waited + window > QUIET_MAX:
+            return max(0.0, waited), busy
+        window = 1.0
 
 
 JD = None
@@ -154,7 +179,45 @@ def journal_entries(pid):
     return last
 
 
+def ext4_note(fstype_source):
+    """ext4 without a journal and with online discard frees (and discards) data blocks inside unlink(2)."""
+    parts = fstype_source.split()
+    if len(parts) != 2 or parts[0] != "ext4":
+        return ""
+    dev = os.path.basename(parts[1])
+    try:
+        with open(f"/proc/fs/ext4/{dev}/options") as f:
+            discard = "discard" in f.read().split()
+    except OSError:
+        return ""
+    journal = any(e.startswith(dev + "-") for e in (os.listdir("/proc/fs/jbd2") if os.path.isdir("/proc/fs/jbd2") else []))
+    if discard and not journal:
+        return (f"ext4 on {parts[1]} has no journal and is mounted with `discard`: every unlink of a file with data "
+                "blocks waits for a synchronous discard (kernel stack: ext4_free_blocks -> blkdev_issue_discard -> "
+                "submit_bio_wait), so removal here is bound by discard latency, which a multi-threaded remover "
+                "overlaps and a single-threaded one does not. Compare the CPU columns, or rerun with "
+                "BENCH_DIR on a tmpfs, for the CPU-bound picture.")
+    if discard:
+        return f"ext4 on {parts[1]} is mounted with `discard` (discards issued at journal commit)."
+    return ""
+
+
 # --- tools --------------------------------------------------------------------------------
+
+def taskreaper_status():
+    """(True, "") when BIN exists and `BIN sweep --help` succeeds, else (False, why)."""
+    if not os.access(BIN, os.X_OK):
+        return False, f"no executable at {BIN}"
+    try:
+        r = subprocess.run([BIN, "sweep", "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, f"`{BIN} sweep --help` failed: {e}"
+    if r.returncode != 0:
+        first = (r.stderr or r.stdout).strip().splitlines()
+        return False, (f"`{BIN} sweep --help` exited {r.returncode}"
+                       + (f" ({first[0][:120]})" if first else "") + ": the sweep subcommand is not there yet")
+    return True, ""
+
 
 def trees(root):
     return [os.path.join(root, t) for t in TREES if os.path.isdir(os.path.join(root, t))]
@@ -181,9 +244,8 @@ def cmd_taskreaper_stderr(root):
 
 
 TR_NAME = "taskreaper sweep" + (" (journal)" if JOURNAL else " (stderr→/dev/null)")
-TOOLS = {"find -delete": cmd_find, "systemd-tmpfiles --clean": cmd_tmpfiles, TR_NAME: cmd_taskreaper}
-if EXTRA and JOURNAL:
-    TOOLS["taskreaper sweep (stderr→/dev/null)"] = cmd_taskreaper_stderr
+TOOLS = {"find -delete": cmd_find, "systemd-tmpfiles --clean": cmd_tmpfiles}
+HAVE_TR, TR_WHY = False, ""
 
 
 # --- the live process of the no-op case -----------------------------------------------------
@@ -234,11 +296,16 @@ def fmt_runs(runs, key="wall"):
 
 
 def main():
-    global JD
+    global JD, HAVE_TR, TR_WHY
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    if not os.access(BIN, os.X_OK):
-        raise SystemExit(f"no binary at {BIN} (run scripts/bench/sweep-vs-peers.sh, which builds it)")
+    HAVE_TR, TR_WHY = taskreaper_status()
+    if HAVE_TR:
+        TOOLS[TR_NAME] = cmd_taskreaper
+        if EXTRA and JOURNAL:
+            TOOLS["taskreaper sweep (stderr→/dev/null)"] = cmd_taskreaper_stderr
+    else:
+        print(f"sweep-vs-peers: SKIPPING taskreaper: {TR_WHY}. Measuring the peers only.", file=sys.stderr)
     if DROP and os.geteuid() != 0:
         raise SystemExit("DROP_CACHES=1 needs root")
     if os.path.exists(BASE):
@@ -249,10 +316,12 @@ def main():
     open(os.path.join(BASE, MARKER), "w").close()
     JD = journald_pid() if JOURNAL else None
     problems = []
+    discarded = []
 
     # Machine and versions, first (the build of the other engineer may change the tree later).
-    fs = try_out("findmnt", "-n", "-o", "FSTYPE,OPTIONS", "--target", BASE)
-    jfs = try_out("findmnt", "-n", "-o", "FSTYPE", "--target", "/run/log/journal") if JOURNAL else ""
+    fs = try_out("findmnt", "-n", "-f", "-o", "FSTYPE,OPTIONS", "--target", BASE)
+    fs_note = ext4_note(try_out("findmnt", "-n", "-f", "-o", "FSTYPE,SOURCE", "--target", BASE))
+    jfs = try_out("findmnt", "-n", "-f", "-o", "FSTYPE", "--target", "/run/log/journal") if JOURNAL else ""
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -261,7 +330,7 @@ def main():
                 break
     rev = try_out("git", "-C", REPO, "rev-parse", "--short", "HEAD")
     dirty = try_out("git", "-C", REPO, "status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift")
-    bin_sha = try_out("sha256sum", BIN).split()[0][:16]
+    bin_sha = try_out("sha256sum", BIN).split()[0][:16] if HAVE_TR else "-"
     versions = {
         "swift": try_out("swift", "--version").splitlines()[0] if shutil.which("swift") else "?",
         "systemd-tmpfiles": try_out("systemd-tmpfiles", "--version").splitlines()[0],
@@ -280,76 +349,97 @@ def main():
     load = [loadavg()]
     for r in range(ROUNDS):
         for name in order:
-            root = os.path.join(BASE, f"run-{r}-{list(TOOLS).index(name)}")
-            subprocess.run(["cp", "-a", template, root], check=True)
-            cmd = TOOLS[name](root)
-            settle()
-            res = timed(cmd)
-            res["round"], res["load"], res["seq"] = r + 1, loadavg(), len(sum(results.values(), []))
-            res["files_left"], res["sessions_left"] = count(root)
-            if name.startswith("taskreaper") and "journal" in name:
-                res["journal_entries"] = journal_entries(res["pid"])
-            results[name].append(res)
-            line = (f"round {r + 1} {name:38} {res['wall']:7.2f} s  exit {res['code']}  files left "
-                    f"{res['files_left']}  sessions left {res['sessions_left']}  other CPU {res['other']:.2f} s")
-            print(line, file=sys.stderr, flush=True)
-            if res["code"] != 0 or res["files_left"] != 0:
-                problems.append(f"{name}, round {r + 1}: exit {res['code']}, {res['files_left']} files left")
-            shutil.rmtree(root)
-            if os.path.exists(root + ".tmpfiles.conf"):
-                os.unlink(root + ".tmpfiles.conf")
+            for attempt in range(REDO + 1):
+                root = os.path.join(BASE, f"run-{r}-{list(TOOLS).index(name)}")
+                subprocess.run(["cp", "-a", template, root], check=True)
+                cmd = TOOLS[name](root)
+                waited, busy = settle()
+                res = timed(cmd)
+                res["round"], res["load"], res["seq"] = r + 1, loadavg(), len(sum(results.values(), []))
+                res["waited"], res["busy_before"] = waited, busy
+                res["files_left"], res["sessions_left"] = count(root)
+                if name.startswith("taskreaper") and "journal" in name:
+                    res["journal_entries"] = journal_entries(res["pid"])
+                ok = res["code"] == 0 and res["files_left"] == 0 and res["sessions_left"] == 0
+                redo = ok and noisy(res) and attempt < REDO
+                line = (f"round {r + 1} {name:38} {res['wall']:7.2f} s  exit {res['code']}  files left "
+                        f"{res['files_left']}  sessions left {res['sessions_left']}  other CPU {res['other']:.2f} s"
+                        f"  (waited {waited:.0f} s for < {QUIET} busy cores; last {busy:.2f})"
+                        + ("  NOISY: discarded, run again" if redo else ""))
+                print(line, file=sys.stderr, flush=True)
+                if not ok:
+                    problems.append(f"{name}, round {r + 1}: exit {res['code']}, {res['files_left']} files and "
+                                    f"{res['sessions_left']} session directories left")
+                shutil.rmtree(root)
+                if os.path.exists(root + ".tmpfiles.conf"):
+                    os.unlink(root + ".tmpfiles.conf")
+                if redo:
+                    discarded.append((name, res))
+                    continue
+                results[name].append(res)
+                break
         order = order[1:] + order[:1]  # rotate who goes first
     load.append(loadavg())
     shutil.rmtree(template)
     os.sync()
 
     # ---------------- no-op: N live bundles, one real process ----------------
-    live_root = os.path.join(BASE, "live")
-    pid = start_live()
-    try:
-        subprocess.run([sys.executable, os.path.join(HERE, "make-tree.py"), live_root, "--bundles", str(N),
-                        "--sessions", str(SESSIONS), "--kind", "live", "--live-pid", str(pid)], check=True)
-        os.sync()
-        before = snapshot(live_root)
-        # Untimed check run (and warm-up for both): --json, every task seen, no action at all.
-        check = subprocess.run([BIN, "sweep", "--root", live_root, "--json", "--log-target", "stderr"],
-                               capture_output=True, text=True)
-        summary = next((l for l in reversed(check.stdout.splitlines()) if '"summary"' in l), "")
-        actions = sum(1 for l in check.stdout.splitlines() if l.strip() and '"summary"' not in l)
-        if check.returncode != 0 or actions != 0:
-            problems.append(f"no-op check run: exit {check.returncode}, {actions} actions")
-        peer_cmd = ["sh", "-c", f"find '{live_root}' -name '*.json' -exec cat {{}} + >/dev/null"]
-        subprocess.run(peer_cmd, check=True)
-        noop_tools = {TR_NAME: cmd_taskreaper(live_root),
-                      "find -name '*.json' -exec cat {} + (read every JSON)": peer_cmd}
-        noop = {k: [] for k in noop_tools}
-        order = list(noop_tools)
-        for r in range(ROUNDS):
-            for name in order:
-                settle()
-                res = timed(noop_tools[name])
-                res["round"] = r + 1
-                noop[name].append(res)
-                print(f"no-op round {r + 1} {name:38} {res['wall']:7.2f} s  exit {res['code']}", file=sys.stderr,
-                      flush=True)
-                if res["code"] != 0:
-                    problems.append(f"no-op {name}, round {r + 1}: exit {res['code']}")
-            order = order[1:] + order[:1]
-        after = snapshot(live_root)
-        alive = LIVE.poll() is None
-        if before != after:
-            problems.append("no-op: the live tree CHANGED")
-        if not alive:
-            problems.append("no-op: the live process died during the runs")
-    finally:
-        kill_live()
+    noop, pid, check, summary, actions, before, after = {}, None, None, "", 0, "", ""
+    if HAVE_TR:
+        live_root = os.path.join(BASE, "live")
+        pid = start_live()
+        try:
+            subprocess.run([sys.executable, os.path.join(HERE, "make-tree.py"), live_root, "--bundles", str(N),
+                            "--sessions", str(SESSIONS), "--kind", "live", "--live-pid", str(pid)], check=True)
+            os.sync()
+            before = snapshot(live_root)
+            # Untimed check run (and warm-up for both): --json, every task seen, no action at all.
+            check = subprocess.run([BIN, "sweep", "--root", live_root, "--json", "--log-target", "stderr"],
+                                   capture_output=True, text=True)
+            summary = next((l for l in reversed(check.stdout.splitlines()) if '"summary"' in l), "")
+            actions = sum(1 for l in check.stdout.splitlines() if l.strip() and '"summary"' not in l)
+            if check.returncode != 0 or actions != 0:
+                problems.append(f"no-op check run: exit {check.returncode}, {actions} actions")
+            peer_cmd = ["sh", "-c", f"find '{live_root}' -name '*.json' -exec cat {{}} + >/dev/null"]
+            subprocess.run(peer_cmd, check=True)
+            noop_tools = {TR_NAME: cmd_taskreaper(live_root),
+                          "find -name '*.json' -exec cat {} + (read every JSON)": peer_cmd}
+            noop = {k: [] for k in noop_tools}
+            order = list(noop_tools)
+            for r in range(ROUNDS):
+                for name in order:
+                    for attempt in range(REDO + 1):
+                        waited, busy = settle()
+                        res = timed(noop_tools[name])
+                        res["round"], res["waited"], res["busy_before"] = r + 1, waited, busy
+                        redo = res["code"] == 0 and noisy(res) and attempt < REDO
+                        print(f"no-op round {r + 1} {name:38} {res['wall']:7.2f} s  exit {res['code']}  other CPU "
+                              f"{res['other']:.2f} s" + ("  NOISY: discarded, run again" if redo else ""),
+                              file=sys.stderr, flush=True)
+                        if res["code"] != 0:
+                            problems.append(f"no-op {name}, round {r + 1}: exit {res['code']}")
+                        if redo:
+                            discarded.append((f"no-op {name}", res))
+                            continue
+                        noop[name].append(res)
+                        break
+                order = order[1:] + order[:1]
+            after = snapshot(live_root)
+            alive = LIVE.poll() is None
+            if before != after:
+                problems.append("no-op: the live tree CHANGED")
+            if not alive:
+                problems.append("no-op: the live process died during the runs")
+        finally:
+            kill_live()
 
     # ---------------- report ----------------
     finished = datetime.datetime.now(datetime.timezone.utc)
     names = list(TOOLS)
     base = med(results["find -delete"])
-    tr = med(results[TR_NAME])
     tm = med(results["systemd-tmpfiles --clean"])
+    cpu_of = {k: statistics.median(r["user"] + r["sys"] for r in v) for k, v in results.items()}
+    all_runs = [r for v in list(results.values()) + list(noop.values()) for r in v]
     L = []
     L.append(f"# taskreaper sweep vs peers: {N} delivered bundles, {ROUNDS} interleaved rounds")
     L.append("")
@@ -358,13 +448,27 @@ def main():
     L.append(f"Machine: {os.cpu_count()} CPUs ({cpu}), {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') >> 30} GiB, "
              f"kernel {platform.release()}  ")
     L.append(f"Bench dir: `{BASE}`: {fs}  ")
-    L.append(f"taskreaper: `{BIN}` (sha256 {bin_sha}…), git {rev}"
-             f"{' + uncommitted changes in Sources/' if dirty not in ('', '?') else ''}; {versions['swift']}  ")
+    if HAVE_TR:
+        L.append(f"taskreaper: `{BIN}` (sha256 {bin_sha}…), git {rev}"
+                 f"{' + uncommitted changes in Sources/' if dirty not in ('', '?') else ''}; {versions['swift']}  ")
+    else:
+        L.append(f"taskreaper: **SKIPPED**: {TR_WHY}  ")
     L.append(f"Peers: {versions['find']}; {versions['systemd-tmpfiles']}  ")
-    L.append(f"taskreaper logging: "
-             + (f"`--log-target journal` to a running journald (pid {JD}; its journal in /run/log/journal on {jfs})"
-                if JOURNAL else "`--log-target stderr`, stderr to /dev/null (no journald answering)") + "  ")
-    L.append(f"Load average (1 min) before / after the removal rounds: {load[0]} / {load[1]}")
+    if HAVE_TR:
+        L.append(f"taskreaper logging: "
+                 + (f"`--log-target journal` to a running journald (pid {JD}; its journal in /run/log/journal on {jfs})"
+                    if JOURNAL else "`--log-target stderr`, stderr to /dev/null (no journald answering)") + "  ")
+    L.append(f"Load average (1 min) before / after the removal rounds: {load[0]} / {load[1]}  ")
+    if QUIET > 0:
+        waits = [r["waited"] for r in all_runs]
+        L.append(f"Quiet gate: before each timed run, waited until the rest of the machine used < {QUIET} cores "
+                 f"(max {QUIET_MAX:.0f} s): total wait {sum(waits):.0f} s, longest {max(waits):.0f} s; "
+                 f"{sum(1 for r in all_runs if r['busy_before'] >= QUIET)} of {len(all_runs)} runs started without "
+                 f"a quiet machine. A run during which the rest of the machine used more than {QUIET} cores on "
+                 f"average was discarded and run again on a fresh copy (at most {REDO} times per slot): "
+                 f"{len(discarded)} discarded"
+                 + (" (" + "; ".join(f"{n} {r['wall']:.2f} s, other CPU {r['other']:.2f} s" for n, r in discarded) + ")"
+                    if discarded else "") + ".")
     L.append("")
     L.append("## Removal")
     L.append("")
@@ -375,7 +479,8 @@ def main():
     L.append("")
     L.append("    find ROOT/opencode/bash-tasks ROOT/pi/bash-tasks ROOT/bash-tasks -mindepth 1 -delete")
     L.append(f"    systemd-tmpfiles --clean CONF      # CONF: `e ROOT/<tree> - - - {TMPFILES_AGE}` per tree")
-    L.append(f"    taskreaper sweep --root ROOT --log-target {'journal' if JOURNAL else 'stderr 2>/dev/null'}")
+    if HAVE_TR:
+        L.append(f"    taskreaper sweep --root ROOT --log-target {'journal' if JOURNAL else 'stderr 2>/dev/null'}")
     if len(TOOLS) > 3:
         L.append("    taskreaper sweep --root ROOT --log-target stderr 2>/dev/null   # same run, logging cost isolated")
     L.append("")
@@ -384,16 +489,28 @@ def main():
     L.append("|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         runs = results[name]
-        cpu_med = statistics.median(r["user"] + r["sys"] for r in runs)
-        L.append(f"| {name} | {fmt_runs(runs)} | **{med(runs):.2f}** | **{med(runs) / base:.2f}** | {cpu_med:.2f} "
+        L.append(f"| {name} | {fmt_runs(runs)} | **{med(runs):.2f}** | **{med(runs) / base:.2f}** | {cpu_of[name]:.2f} "
                  f"({statistics.median(r['user'] for r in runs):.2f} + {statistics.median(r['sys'] for r in runs):.2f}) | "
                  f"{fmt_runs(runs, 'journald')} | {fmt_runs(runs, 'other')} | "
                  f"{', '.join(str(r['code']) for r in runs)} | {', '.join(str(r['files_left']) for r in runs)} | "
                  f"{', '.join(str(r['sessions_left']) for r in runs)} |")
     L.append("")
-    L.append(f"Ratios of medians: **taskreaper / find = {tr / base:.2f}** (target ≤ 0.90: "
-             f"{'met' if tr / base <= 0.9 else 'NOT met'}), **tmpfiles / find = {tm / base:.2f}**.")
-    if JOURNAL:
+    if HAVE_TR:
+        tr = med(results[TR_NAME])
+        line = (f"Ratios of medians: **taskreaper / find = {tr / base:.2f}** (target ≤ 0.90: "
+                f"{'met' if tr / base <= 0.9 else 'NOT met'}), **tmpfiles / find = {tm / base:.2f}**")
+        if len(TOOLS) > 3:
+            line += (f", taskreaper (stderr→/dev/null) / find = "
+                     f"{med(results['taskreaper sweep (stderr→/dev/null)']) / base:.2f}")
+        line += (f". CPU time (user+sys) ratios: taskreaper / find = {cpu_of[TR_NAME] / cpu_of['find -delete']:.2f}, "
+                 f"tmpfiles / find = {cpu_of['systemd-tmpfiles --clean'] / cpu_of['find -delete']:.2f}.")
+        L.append(line)
+    else:
+        L.append(f"Ratio of medians: **tmpfiles / find = {tm / base:.2f}**; taskreaper not measured ({TR_WHY}).")
+    if fs_note:
+        L.append("")
+        L.append(f"Note on this file system: {fs_note}")
+    if HAVE_TR and JOURNAL:
         ents = [r.get("journal_entries") for r in results[TR_NAME]]
         L.append("")
         L.append(f"Journal entries stored per taskreaper run (expected {N} remove_bundle + {total_sessions} "
@@ -408,21 +525,24 @@ def main():
     L.append("")
     L.append("## No-op: N live bundles")
     L.append("")
-    L.append(f"Tree: {N} running tasks (child_pid = pgid = one real `setsid sleep`, pid {pid}), .json/.stdout/"
-             f".stderr/.sh each; the sweep must probe every task and change nothing. "
-             f"Tree checksum (`find -printf '%P %s %T@'`, sorted) before/after: "
-             f"{'**unchanged**' if before == after else '**CHANGED**'}; untimed `--json` check run: exit "
-             f"{check.returncode}, {actions} actions.")
-    L.append("")
-    L.append("| what | wall per run (s) | median (s) | µs per bundle | median user+sys CPU (s) |")
-    L.append("|---|---|---|---|---|")
-    for name, runs in noop.items():
-        L.append(f"| {name} | {fmt_runs(runs)} | {med(runs):.3f} | {med(runs) / N * 1e6:.0f} | "
-                 f"{statistics.median(r['user'] + r['sys'] for r in runs):.3f} |")
-    nt = med(noop[TR_NAME])
-    npeer = med(noop[list(noop)[1]])
-    L.append("")
-    L.append(f"Ratio taskreaper / read-every-JSON: {nt / npeer:.2f}. Summary of the check run: `{summary}`")
+    if HAVE_TR:
+        L.append(f"Tree: {N} running tasks (child_pid = pgid = one real `setsid sleep`, pid {pid}), .json/.stdout/"
+                 f".stderr/.sh each; the sweep must probe every task and change nothing. "
+                 f"Tree checksum (`find -printf '%P %s %T@'`, sorted) before/after: "
+                 f"{'**unchanged**' if before == after else '**CHANGED**'}; untimed `--json` check run: exit "
+                 f"{check.returncode}, {actions} actions.")
+        L.append("")
+        L.append("| what | wall per run (s) | median (s) | µs per bundle | median user+sys CPU (s) | other CPU (s) |")
+        L.append("|---|---|---|---|---|---|")
+        for name, runs in noop.items():
+            L.append(f"| {name} | {fmt_runs(runs)} | {med(runs):.3f} | {med(runs) / N * 1e6:.0f} | "
+                     f"{statistics.median(r['user'] + r['sys'] for r in runs):.3f} | {fmt_runs(runs, 'other')} |")
+        nt = med(noop[TR_NAME])
+        npeer = med(noop[list(noop)[1]])
+        L.append("")
+        L.append(f"Ratio taskreaper / read-every-JSON: {nt / npeer:.2f}. Summary of the check run: `{summary}`")
+    else:
+        L.append(f"Skipped: taskreaper not available ({TR_WHY}).")
     L.append("")
     L.append("## Method and fairness")
     L.append("")
@@ -436,12 +556,17 @@ def main():
                 "written an hour ago on a machine with free memory; a cold cache mostly measures the disk's "
                 "random-read latency, the same for every tool (DROP_CACHES=1 to measure that)."))
     L.append("- Order rotated every round (the first run of a round has no advantage: every copy is fresh). "
-             "Wall time: `time.monotonic_ns()` around fork/exec/wait4 of the tool; CPU from wait4's rusage.")
+             "Wall time: `time.monotonic_ns()` around fork/exec/wait4 of the tool; CPU from wait4's rusage. "
+             "(No hyperfine: each run needs its own untimed copy and a verification afterwards, and the "
+             "rotation interleaves the tools.)")
     L.append(f"- tmpfiles ages by atime, btime, ctime and mtime by default; `cp -a` gives fresh btime/ctime "
              f"(and the copy reads the template, refreshing its atime under relatime), so the age field "
              f"`{TMPFILES_AGE}` is used: mtime for files (m) and directories (M), the same criterion as "
              f"taskreaper's retention. (`1s` also deletes everything, but only when the run starts ≥ 1 s after "
              f"the copy; plain `m:` keeps the session directories.)")
+    L.append("- find and tmpfiles read no JSON and decide nothing: they are the floor for removing the same "
+             "files; taskreaper also parses every JSON, checks status/delivery/age, unlinks the members before "
+             "the JSON, and logs one entry per bundle and per session directory.")
     L.append("- Verified after every run: exit status 0 and no file left under any bash-tasks tree (columns "
              "`files left`, `session dirs left`; the bash-tasks trees themselves are kept by all tools).")
     L.append("- `other CPU` = busy CPU time of the whole machine during the run (/proc/stat) minus the tool's "
