@@ -30,12 +30,18 @@ before_deadline() { [ "$(now_ms)" -lt "$deadline" ]; }
 
 # One probe: log a unique line and poll until journalctl shows it (MESSAGE= is an indexed
 # exact match, so this stays fast however big the journal grows), or the deadline passes.
+# Sending is retried too: the socket file can be a stale one left by a journald that died
+# with the last session (/run survives here), which refuses connections until the new
+# journald has unlinked it and bound its own.
 probe() {
-  [ -S "$socket" ] || return 1
-  local nonce="taskreaper-probe-$$-$(date +%s%N)-$RANDOM"
-  echo "$nonce" | systemd-cat -t taskreaper-probe 2>/dev/null || return 1
+  local nonce="taskreaper-probe-$$-$(date +%s%N)-$RANDOM" sent=
   while :; do
-    if journalctl -t taskreaper-probe -o json --no-pager "MESSAGE=$nonce" 2>/dev/null | grep -qF "\"$nonce\""; then
+    if [ -z "$sent" ] && [ -S "$socket" ] &&
+       echo "$nonce" | systemd-cat -t taskreaper-probe 2>/dev/null; then
+      sent=yes
+    fi
+    if [ -n "$sent" ] &&
+       journalctl -t taskreaper-probe -o json --no-pager "MESSAGE=$nonce" 2>/dev/null | grep -qF "\"$nonce\""; then
       return 0
     fi
     before_deadline || return 1
@@ -49,9 +55,10 @@ journald_pids() { pgrep -x systemd-journal || true; }  # comm is cut to 15 chara
 exec 9>/run/taskreaper-start-journald.lock
 flock -w "$timeout_s" 9 || die "another start-journald.sh holds /run/taskreaper-start-journald.lock"
 
-if [ -S "$socket" ] && probe; then exit 0; fi
-
+# Probe only a journald that exists: with none running, the socket file is stale.
 running=$(journald_pids)
+if [ -n "$running" ] && [ -S "$socket" ] && probe; then exit 0; fi
+
 if [ -z "$running" ]; then
   # Nothing answers: start one. A stale socket file is fine, journald unlinks it and binds.
   mkdir -p /run/systemd/journal /run/log/journal
