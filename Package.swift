@@ -18,6 +18,12 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // The harness's aft.db (CONTRACT §6).
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // epoll, signalfd, pidfd: not in Swift's Glibc module.
         .target(name: "CLinux"),
         // The contract: task document, marker, policy, decide(). No syscalls, no clock.
@@ -26,7 +32,7 @@ let package = Package(
         .target(
             name: "TaskReaperSystem",
             dependencies: [
-                "TaskReaperCore", "CSystemd", "CLinux",
+                "TaskReaperCore", "CSystemd", "CLinux", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -47,7 +53,7 @@ let package = Package(
             ]
         ),
         // Shared by the test targets only: temp trees, task fixtures, harness-style processes.
-        .target(name: "TaskReaperTestSupport", path: "Tests/Support"),
+        .target(name: "TaskReaperTestSupport", dependencies: ["CSQLite"], path: "Tests/Support"),
         .testTarget(name: "TaskReaperCoreTests", dependencies: ["TaskReaperCore"]),
         .testTarget(
             name: "TaskReaperSystemTests",

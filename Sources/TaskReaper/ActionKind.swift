@@ -32,6 +32,12 @@ public enum ActionKind: String, CaseIterable, Sendable {
     case rescan
     /// `watch` could not add an inotify watch: the per-user limit is exhausted.
     case watchLimit = "watch_limit"
+    /// A row of aft.db still non-terminal while its task's JSON is terminal, updated from
+    /// the JSON (an earlier row update was deferred, or someone finalized only the file).
+    case syncRow = "sync_row"
+    /// aft.db stayed locked past the busy timeout: its row changes, and the removals that
+    /// wait on them, are left for a later pass.
+    case dbBusy = "db_busy"
     /// Something failed; the rest of the pass went on.
     case error
     /// One per sweep: the counters.
@@ -53,6 +59,8 @@ public enum ActionKind: String, CaseIterable, Sendable {
         case .skipLockedRoot: return "10ee9eb874cf48fa8926b266f0d47564"
         case .rescan: return "5464f6502c49431683a39e292acea3ce"
         case .watchLimit: return "61e54de10a724418869e9f4f25eb378e"
+        case .syncRow: return "b2dfa50e8e624567a4b17857cadbf269"
+        case .dbBusy: return "f97bd6663ec645c598752adef8607d83"
         case .error: return "297b648640434786b367b1a5c475d6b4"
         case .summary: return "1d3c8120479a40e9b07fc3dd0f953a9a"
         }
@@ -62,9 +70,9 @@ public enum ActionKind: String, CaseIterable, Sendable {
     /// anything an operator should look at is a warning, failures are errors.
     public var level: Logger.Level {
         switch self {
-        case .finalize, .terminateGroup, .quarantine: return .notice
+        case .finalize, .terminateGroup, .quarantine, .syncRow: return .notice
         case .writeKillMarker, .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .summary, .rescan: return .info
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .watchLimit: return .warning
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .watchLimit, .dbBusy: return .warning
         case .error: return .error
         }
     }

@@ -96,6 +96,12 @@ struct BundleReconciler {
         switch Decide.task(observation, policy: context.policy) {
         case .leave(let recheckAt):
             var outcome = Outcome(nextDue: recheckAt)
+            // A terminal JSON whose row still says running: the harness would undo us (§6).
+            if document.status.isTerminal, let mirror = tree.mirror,
+               case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
+                                                               jsonPath: jsonPath, context: context) {
+                outcome.nextDue = earliest(recheckAt, until)
+            }
             if liveness == .alive, let pid = document.childPID {
                 outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: document.startedAt, pgid: document.pgid)
             }
@@ -140,16 +146,27 @@ struct BundleReconciler {
             }
             if result != .written { return nil }
         }
+        // The row follows the JSON (CONTRACT §6); a deferred one is repaired on the next look.
+        let row = tree.mirror?.finalized(updated, taskID: taskID, harness: tree.harness, context: context) ?? .noDatabase
         var event = ActionReport(.finalize, path: jsonPath, location: location, dryRun: context.dryRun,
                                  message: "\(context.verb("Finalized", "finalize")) task \(taskID): \(f.from.rawValue) -> \(f.to.rawValue)"
-                                     + (f.exitCode.map { " (exit code \($0))" } ?? "") + (f.reason.map { ": \($0)" } ?? ""))
+                                     + (f.exitCode.map { " (exit code \($0))" } ?? "") + (f.reason.map { ": \($0)" } ?? "")
+                                     + rowSentence(row, done: "updated", wouldDo: "update"))
         event.sessionID = document.sessionID
         event.from = f.from
         event.to = f.to
         event.exitCode = f.exitCode
         event.reason = f.reason
+        if let field = row.field(dryRun: context.dryRun, change: "update") { event.details.append(("db_row", .string(field))) }
         context.reporter.report(event)
+        if case .deferred(let until) = row { return Outcome(nextDue: until) }
         return Outcome()
+    }
+
+    /// "; updated its row in /r/aft.db", for the sentence of an event that changed a row.
+    private func rowSentence(_ row: TaskMirror.RowResult, done: String, wouldDo: String) -> String {
+        guard row == .changed, let mirror = tree.mirror else { return "" }
+        return "; \(context.dryRun ? "would " + wouldDo : done) its row in \(mirror.path)"
     }
 
     /// --enforce-timeouts: TERM, grace, KILL. False when nothing could be signalled.
@@ -184,11 +201,17 @@ struct BundleReconciler {
 
     private func removeBundle(_ reason: RemovalReason, document: TaskDocument) -> Outcome {
         let files = members.count + 1
+        // The row goes first: a row left behind by files already gone could never be found
+        // again, while files left behind by a deleted row are removed by the next pass.
+        let row = tree.mirror?.removing(document, taskID: taskID, harness: tree.harness, context: context) ?? .noDatabase
+        if case .deferred(let until) = row { return Outcome(nextDue: until) }
         var event = ActionReport(.removeBundle, path: jsonPath, location: location, dryRun: context.dryRun,
-                                 message: "\(context.verb("Removed", "remove")) \(reason.rawValue) bundle of task \(taskID) (\(files) file\(files == 1 ? "" : "s"))")
+                                 message: "\(context.verb("Removed", "remove")) \(reason.rawValue) bundle of task \(taskID) (\(files) file\(files == 1 ? "" : "s"))"
+                                     + rowSentence(row, done: "deleted", wouldDo: "delete"))
         event.sessionID = document.sessionID
         event.reason = reason.rawValue
         event.details = [("files", .integer(files))]
+        if let field = row.field(dryRun: context.dryRun, change: "delete") { event.details.append(("db_row", .string(field))) }
         if !context.dryRun {
             // Members first, the JSON last: a crash in between leaves a JSON that still
             // says "remove me", so the next pass finishes the job.

@@ -41,6 +41,11 @@ public final class Reporter: Sendable {
         }
     }
 
+    /// Not an action, not counted: detail an operator may ask for (--log-level debug).
+    public func debug(_ message: String, location: Location) {
+        logger.debug("\(message)", metadata: ["TASKREAPER_ROOT": .string(location.root)])
+    }
+
     /// A system call failed on `error.path`: reported, counted, and the pass goes on.
     public func failed(_ error: SystemError, at location: Location, dryRun: Bool, doing what: String) {
         var event = ActionReport(.error, path: error.path, location: location, dryRun: dryRun,

@@ -24,10 +24,11 @@ public struct Sweeper: Sendable {
         public var lockedRoots: [String]
         public var summary: JSONObject
 
-        /// 1 when anything failed, else 75 when a root was locked by another sweep, else 0.
+        /// 1 when anything failed, else 75 when a root was locked by another sweep or an
+        /// aft.db by its harness (work left for the next run), else 0.
         public var exitCode: Int32 {
             if counters.failures > 0 { return ExitStatus.itemsFailed }
-            if !lockedRoots.isEmpty { return ExitStatus.locked }
+            if !lockedRoots.isEmpty || counters[.dbBusy] > 0 { return ExitStatus.locked }
             return ExitStatus.success
         }
     }
@@ -46,7 +47,8 @@ public struct Sweeper: Sendable {
             case .duplicate, .failed: continue
             }
             held.append(root)
-            for tree in Tree.discover(in: root, context: context) {
+            let mirror = TaskMirror(root: root, rootPath: path, policy: context.policy)
+            for tree in Tree.discover(in: root, mirror: mirror, context: context) {
                 sessions += tree.sessionNames(context: context).map { (tree, $0) }
             }
         }

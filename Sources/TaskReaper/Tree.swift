@@ -12,6 +12,8 @@ public struct Tree: Sendable {
     public let directory: DirectoryHandle
     /// Where `bash-tasks-quarantine` goes: the harness directory, or the root (legacy).
     public let parent: DirectoryHandle
+    /// The root's aft.db, shared by its trees.
+    public let mirror: TaskMirror?
 
     public static let directoryName = "bash-tasks"
     public static let quarantineName = "bash-tasks-quarantine"
@@ -22,7 +24,7 @@ public struct Tree: Sendable {
 
     /// Every tree under an open root. Links are never followed: a harness directory or a
     /// bash-tasks that is a symbolic link is reported and skipped.
-    static func discover(in root: DirectoryHandle, context: ReconcileContext) -> [Tree] {
+    static func discover(in root: DirectoryHandle, mirror: TaskMirror?, context: ReconcileContext) -> [Tree] {
         let rootPath = root.path
         let entries: [DirectoryEntry]
         do { entries = try root.entries() } catch {
@@ -34,7 +36,7 @@ public struct Tree: Sendable {
         for entry in entries.sorted(by: { $0.name < $1.name }) {
             if entry.name == directoryName {
                 if let directory = open(directoryName, in: root, location: Location(root: rootPath, harness: nil), context: context) {
-                    trees.append(Tree(root: rootPath, harness: nil, directory: directory, parent: root))
+                    trees.append(Tree(root: rootPath, harness: nil, directory: directory, parent: root, mirror: mirror))
                 }
                 continue
             }
@@ -51,7 +53,7 @@ public struct Tree: Sendable {
             }
             guard status.kind == .directory,
                   let directory = open(directoryName, in: harnessDir, location: location, context: context) else { continue }
-            trees.append(Tree(root: rootPath, harness: entry.name, directory: directory, parent: harnessDir))
+            trees.append(Tree(root: rootPath, harness: entry.name, directory: directory, parent: harnessDir, mirror: mirror))
         }
         return trees
     }

@@ -56,6 +56,8 @@ public final class Watcher {
         /// Missing or locked: try again at this moment.
         var retryAt: Millis?
         var lockReported = false
+        /// The root's aft.db while the root is open.
+        var mirror: TaskMirror?
     }
 
     struct TreeState {
@@ -266,6 +268,7 @@ public final class Watcher {
                                     reportLocked: !roots[index].lockReported) {
             case .opened(let handle):
                 roots[index].handle = handle
+                roots[index].mirror = TaskMirror(root: handle, rootPath: path, policy: context.policy)
                 roots[index].lockReported = false
                 roots[index].wd = addWatch(handle, mask: Inotify.directoryMask, target: .root(index))
             case .locked:
@@ -300,7 +303,8 @@ public final class Watcher {
         let path = roots[index].path
         if let wd = roots[index].wd { inotify.removeWatch(wd); targets[wd] = nil }
         roots[index].wd = nil
-        roots[index].handle = nil  // releases the lock
+        roots[index].handle = nil  // releases the lock (once the trees and the mirror let go too)
+        roots[index].mirror = nil
         for (treePath, state) in trees where state.tree.root == path { forgetTree(treePath) }
         for (wd, target) in targets {
             if case .harnessDirectory(let root, _) = target, root == index {
@@ -324,7 +328,9 @@ public final class Watcher {
     private func rescan(reason: String) {
         for index in roots.indices {
             guard let root = roots[index].handle else { continue }
-            for tree in Tree.discover(in: root, context: context) {
+            // A rescan is a new pass: an unusable aft.db is reported again.
+            roots[index].mirror?.beginPass()
+            for tree in Tree.discover(in: root, mirror: roots[index].mirror, context: context) {
                 if let harness = tree.harness, !targets.values.contains(where: {
                     if case .harnessDirectory(index, harness) = $0 { return true }; return false
                 }) {
@@ -353,7 +359,7 @@ public final class Watcher {
         guard !known, let directory = try? root.openDirectory(name) else { return }
         _ = addWatch(directory, mask: Inotify.directoryMask, target: .harnessDirectory(root: index, name: name))
         if (try? directory.status(Tree.directoryName))??.kind == .directory, let bashTasks = try? directory.openDirectory(Tree.directoryName) {
-            addTree(Tree(root: roots[index].path, harness: name, directory: bashTasks, parent: directory), markAll: true)
+            addTree(Tree(root: roots[index].path, harness: name, directory: bashTasks, parent: directory, mirror: roots[index].mirror), markAll: true)
         }
     }
 
@@ -459,7 +465,7 @@ public final class Watcher {
                 if vanished { forgetTree(roots[root].path + "/" + harness + "/" + Tree.directoryName) }
                 if appeared, let parent = roots[root].handle.flatMap({ try? $0.openDirectory(harness) }),
                    let directory = try? parent.openDirectory(Tree.directoryName) {
-                    addTree(Tree(root: roots[root].path, harness: harness, directory: directory, parent: parent), markAll: true)
+                    addTree(Tree(root: roots[root].path, harness: harness, directory: directory, parent: parent, mirror: roots[root].mirror), markAll: true)
                 }
             case .root(let index):
                 guard !event.watchEnded, let name = event.name, event.isDirectory, let root = roots[index].handle else { break }
@@ -468,7 +474,7 @@ public final class Watcher {
                 }
                 if appeared {
                     if name == Tree.directoryName, let directory = try? root.openDirectory(name) {
-                        addTree(Tree(root: roots[index].path, harness: nil, directory: directory, parent: root), markAll: true)
+                        addTree(Tree(root: roots[index].path, harness: nil, directory: directory, parent: root, mirror: roots[index].mirror), markAll: true)
                     } else if !name.hasPrefix("."), name != Tree.quarantineName {
                         watchHarnessDirectory(name, root: index)
                     }

@@ -9,7 +9,7 @@ public enum JSONWriter {
         return out
     }
 
-    /// Single-line form, for JSON-lines output.
+    /// Single-line form, as serde_json's `to_string` writes it (JSON lines, aft.db metadata).
     public static func compact(_ value: JSONValue) -> String {
         var out: [UInt8] = []
         writeCompact(value, into: &out)

@@ -1,4 +1,4 @@
-/// Every threshold of CONTRACT §5. The first six are operator flags (shared by `sweep` and
+/// Every threshold of CONTRACT §5. The first seven are operator flags (shared by `sweep` and
 /// `watch`); the rest are fixed by the contract and exposed only so tests can name them.
 public struct Policy: Equatable, Sendable {
     /// A marker must be this old before we finalize from it (the live harness does it in 0.5 s).
@@ -13,6 +13,8 @@ public struct Policy: Equatable, Sendable {
     public var abandonedAfter: Millis = 30 * .day
     /// Kill running tasks past their own `timeout_ms`.
     public var enforceTimeouts = false
+    /// How long a row change waits for a harness holding aft.db's write lock (the harness's own 5 s).
+    public var dbBusyTimeout: Millis = 5 * .second
 
     /// SIGTERM to SIGKILL when enforcing a timeout.
     public var terminationGrace: Millis = 2 * .second
@@ -24,6 +26,8 @@ public struct Policy: Equatable, Sendable {
     public var corruptQuarantineAge: Millis = 24 * .hour
     /// An empty session directory is removed after this long.
     public var emptySessionAge: Millis = 1 * .hour
+    /// After a busy timeout, aft.db is left alone this long (one wait per backoff, not per row).
+    public var dbBusyBackoff: Millis = 30 * .second
     /// A pid whose process started this long after the task did belongs to someone else.
     public var pidReuseSlack: Millis = 30 * .second
 

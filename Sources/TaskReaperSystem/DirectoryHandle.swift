@@ -71,6 +71,14 @@ public final class DirectoryHandle: Sendable {
         return FileStatus(st)
     }
 
+    /// The directory's path as the kernel sees it now: absolute, no symbolic links.
+    public func realPath() throws(SystemError) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        guard count > 0 else { throw SystemError("readlink", path) }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public func status() throws(SystemError) -> FileStatus {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError("stat", path) }

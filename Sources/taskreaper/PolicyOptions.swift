@@ -26,6 +26,14 @@ struct PolicyOptions: ParsableArguments {
     @Flag(name: .customLong("enforce-timeouts"), help: "Terminate (SIGTERM, 2 s, SIGKILL) running tasks past their own timeout_ms and mark them timed_out.")
     var enforceTimeouts = false
 
+    @Option(name: .customLong("db-busy-timeout"), help: ArgumentHelp("How long a row change in <root>/aft.db waits for the harness's write lock before it is left for a later pass (CONTRACT §6). Default 5s, at most 10m.", valueName: "DUR"),
+            transform: DurationArgument.parse)
+    var dbBusyTimeout: Millis?
+
+    mutating func validate() throws {
+        if let dbBusyTimeout, dbBusyTimeout > 10 * .minute { throw ValidationError("--db-busy-timeout must be at most 10m") }
+    }
+
     var policy: Policy {
         var policy = Policy()
         if let finalizeGrace { policy.finalizeGrace = finalizeGrace }
@@ -34,6 +42,7 @@ struct PolicyOptions: ParsableArguments {
         if let staleAfter { policy.staleAfter = staleAfter }
         if let abandonedAfter { policy.abandonedAfter = abandonedAfter }
         policy.enforceTimeouts = enforceTimeouts
+        if let dbBusyTimeout { policy.dbBusyTimeout = dbBusyTimeout }
         return policy
     }
 }

@@ -1,0 +1,211 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSQLite
+import Synchronization
+
+/// One connection to the harness's `<root>/aft.db` (CONTRACT §6) and the few statements
+/// taskreaper runs on table `bash_tasks`. It never creates the database (no
+/// SQLITE_OPEN_CREATE), never follows a symbolic link to it (SQLITE_OPEN_NOFOLLOW), never
+/// creates or alters a table and never changes the journal mode: the harness owns the schema.
+/// Thread-safe: calls are serialized on one connection.
+public final class MirrorDatabase: Sendable {
+    /// What the harness calls the file, under the root.
+    public static let fileName = "aft.db"
+    public static let table = "bash_tasks"
+    /// The columns our statements touch; a table without one of them is not the schema we know.
+    public static let requiredColumns = ["harness", "session_id", "task_id", "status", "exit_code", "pid",
+                                         "completed_at", "completion_delivered", "metadata"]
+
+    /// SQLITE_CANTOPEN_SYMLINK (a macro Swift does not import): NOFOLLOW met a link.
+    private static let cantOpenSymlink = SQLITE_CANTOPEN | (6 << 8)
+
+    /// The path SQLite opened (the root's real path + aft.db).
+    public let path: String
+    public let readOnly: Bool
+    private let connection: Mutex<Connection>
+
+    /// Row identity. `harness` is nil for the legacy `<root>/bash-tasks` tree, whose rows may
+    /// carry any harness: then session_id and task_id must match exactly one row.
+    public struct Key: Sendable, Equatable {
+        public var harness: String?
+        public var sessionID: String
+        public var taskID: String
+
+        public init(harness: String?, sessionID: String, taskID: String) {
+            self.harness = harness
+            self.sessionID = sessionID
+            self.taskID = taskID
+        }
+    }
+
+    /// The finalized columns, filled the way the harness's `to_bash_task_row` fills them.
+    public struct Finalization: Sendable, Equatable {
+        public var status: String
+        public var exitCode: Int32?
+        public var completedAt: Int64?
+        public var completionDelivered: Bool
+        /// The task JSON, compact, schema 4.
+        public var metadata: String
+
+        public init(status: String, exitCode: Int32?, completedAt: Int64?, completionDelivered: Bool, metadata: String) {
+            self.status = status
+            self.exitCode = exitCode
+            self.completedAt = completedAt
+            self.completionDelivered = completionDelivered
+            self.metadata = metadata
+        }
+    }
+
+    public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        /// Another connection held the lock past the busy timeout.
+        case busy
+        /// Not an SQLite database, or a damaged one.
+        case notADatabase(String)
+        /// `bash_tasks` lacks columns we write.
+        case schema(missing: [String])
+        /// More than one row matches a key without a harness.
+        case ambiguous(rows: Int)
+        /// aft.db is a symbolic link (never followed).
+        case symlink
+        /// Anything else SQLite said (I/O error, disk full, permissions...).
+        case sqlite(String)
+
+        public var description: String {
+            switch self {
+            case .busy: return "the database stayed locked past the busy timeout"
+            case .notADatabase(let message): return "not an SQLite database (\(message))"
+            case .schema(let missing):
+                return "table \(MirrorDatabase.table) lacks column\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", "))"
+            case .ambiguous(let rows): return "\(rows) rows of different harnesses match this session_id and task_id"
+            case .symlink: return "is a symbolic link (never followed)"
+            case .sqlite(let message): return message
+            }
+        }
+    }
+
+    /// Opens `aft.db` in the root held by `directory`; `nil` when there is no `bash_tasks`
+    /// table (the harness has not created it yet: fine). A missing file is `.sqlite` with
+    /// SQLite's "unable to open": callers look for the file first.
+    public static func open(in directory: DirectoryHandle, readOnly: Bool, busyTimeoutMs: Int32) throws(Failure) -> MirrorDatabase? {
+        // The root's real path: NOFOLLOW refuses a link anywhere in the path, and the path
+        // the user gave may run through one (a symlinked home); the fd's path does not.
+        let realRoot = (try? directory.realPath()) ?? directory.path
+        let path = realRoot == "/" ? "/" + fileName : realRoot + "/" + fileName
+        var handle: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        var connection = Connection(handle: handle)
+        if rc != SQLITE_OK {
+            let failure: Failure = (sqlite3_extended_errcode(handle) == Self.cantOpenSymlink) ? .symlink : connection.failure(rc)
+            connection.close()
+            throw failure
+        }
+        do throws(Failure) {
+            sqlite3_busy_timeout(handle, busyTimeoutMs)
+            // WAL (the harness's mode) with NORMAL: our commits need no fsync of their own and
+            // the file can never be corrupted by a crash; a power cut may lose our last row
+            // changes, which the next pass makes again from the JSON (finalizations).
+            if !readOnly { try connection.execute("PRAGMA synchronous = NORMAL") }
+            // Reading the schema is also where a file that is not SQLite says so.
+            let tables = try connection.strings("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", [.text(table)])
+            guard !tables.isEmpty else {
+                connection.close()
+                return nil
+            }
+            let columns = try connection.strings("SELECT name FROM pragma_table_info(?)", [.text(table)])
+            let missing = requiredColumns.filter { !columns.contains($0) }
+            guard missing.isEmpty else { throw .schema(missing: missing) }
+        } catch {
+            connection.close()
+            throw error
+        }
+        return MirrorDatabase(path: path, readOnly: readOnly, connection: connection)
+    }
+
+    private init(path: String, readOnly: Bool, connection: consuming Connection) {
+        self.path = path
+        self.readOnly = readOnly
+        self.connection = Mutex(connection)
+    }
+
+    deinit {
+        connection.withLock { $0.close() }
+    }
+
+    /// The row's status, or nil when no row matches. A plain read: no write lock.
+    public func status(of key: Key) throws(Failure) -> String? {
+        try connection.withLock { connection throws(Failure) in
+            let statuses = try connection.strings(Self.selectStatus(key), Self.arguments(key))
+            if statuses.count > 1 { throw .ambiguous(rows: statuses.count) }
+            return statuses.first
+        }
+    }
+
+    /// Writes the finalized columns when the row exists and is not terminal yet (a harness
+    /// that finalized the row itself wins). Check and write share one IMMEDIATE transaction.
+    /// Returns the row's status before: nil when there is no row; updated when not terminal.
+    @discardableResult
+    public func finalize(_ key: Key, to row: Finalization, terminalStatuses: Set<String>) throws(Failure) -> String? {
+        try transaction { connection throws(Failure) in
+            let statuses = try connection.strings(Self.selectStatus(key), Self.arguments(key))
+            if statuses.count > 1 { throw .ambiguous(rows: statuses.count) }
+            guard let current = statuses.first else { return nil }
+            if terminalStatuses.contains(current) { return current }
+            let values: [Connection.Value] = [.text(row.status), row.exitCode.map { .integer(Int64($0)) } ?? .null,
+                                              row.completedAt.map(Connection.Value.integer) ?? .null,
+                                              .integer(row.completionDelivered ? 1 : 0), .text(row.metadata)]
+            _ = try connection.run("UPDATE bash_tasks SET status = ?, exit_code = ?, pid = NULL, completed_at = ?, "
+                                   + "completion_delivered = ?, metadata = ? WHERE " + Self.match(key),
+                                   values + Self.arguments(key))
+            return current
+        }
+    }
+
+    /// Deletes the row; returns whether there was one.
+    public func delete(_ key: Key) throws(Failure) -> Bool {
+        try transaction { connection throws(Failure) in
+            let statuses = try connection.strings(Self.selectStatus(key), Self.arguments(key))
+            if statuses.count > 1 { throw .ambiguous(rows: statuses.count) }
+            guard !statuses.isEmpty else { return false }
+            return try connection.run("DELETE FROM bash_tasks WHERE " + Self.match(key), Self.arguments(key)) > 0
+        }
+    }
+
+    /// IMMEDIATE: the write lock first, so waiting for a busy harness happens in the busy
+    /// handler, never as a failed upgrade from a read (which SQLite does not wait on).
+    private func transaction<T: Sendable>(_ body: (inout Connection) throws(Failure) -> T) throws(Failure) -> T {
+        try connection.withLock { connection throws(Failure) in
+            try connection.execute("BEGIN IMMEDIATE")
+            do throws(Failure) {
+                let changed = try body(&connection)
+                try connection.execute("COMMIT")
+                return changed
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    private static func match(_ key: Key) -> String {
+        key.harness == nil ? "session_id = ? AND task_id = ?" : "harness = ? AND session_id = ? AND task_id = ?"
+    }
+
+    private static func selectStatus(_ key: Key) -> String { "SELECT status FROM bash_tasks WHERE " + match(key) }
+
+    private static func arguments(_ key: Key) -> [Connection.Value] {
+        (key.harness.map { [Connection.Value.text($0)] } ?? []) + [.text(key.sessionID), .text(key.taskID)]
+    }
+}
+
+extension MirrorDatabase.Failure {
+    /// SQLite's primary result code, classified.
+    init(code: Int32, message: String) {
+        switch code & 0xff {
+        case SQLITE_BUSY, SQLITE_LOCKED: self = .busy
+        case SQLITE_NOTADB, SQLITE_CORRUPT: self = .notADatabase(message)
+        default: self = .sqlite(message)
+        }
+    }
+}
