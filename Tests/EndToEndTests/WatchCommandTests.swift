@@ -101,6 +101,22 @@ final class WatchCommandTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(killed), 1.0, "noticed as it happened (pidfd), not by a poll")
     }
 
+    func testAFinalizationUpdatesTheHarnessRowAsItHappens() throws {
+        let db = try HarnessDatabase.create(root: root.path)
+        let dir = try session()
+        let process = try task("bgb-00000012", in: dir, "sleep 60")
+        try db.insert(harness: "opencode", sessionID: "ses_test", taskID: "bgb-00000012", status: "running", pid: Int64(process.pid))
+        try startWatch()
+        kill(-process.pid, SIGKILL)
+        poll("the row to follow the finalization", timeout: 5) {
+            (try? db.row(harness: "opencode", sessionID: "ses_test", taskID: "bgb-00000012"))??.status == "failed"
+        }
+        XCTAssertEqual(status(dir + "/bgb-00000012.json"), "failed")
+        XCTAssertNil(try db.row(harness: "opencode", sessionID: "ses_test", taskID: "bgb-00000012")?.pid)
+        XCTAssertTrue(log.contains("TASKREAPER_DB_ROW=updated"), log)
+        XCTAssertEqual(try db.integrityCheck(), "ok")
+    }
+
     func testNewHarnessAndSessionDirectoriesArePickedUp() throws {
         try startWatch()
         // A harness directory that did not exist when the watcher started, then a session in it.
