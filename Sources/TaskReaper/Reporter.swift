@@ -11,7 +11,9 @@ import TaskReaperSystem
 public final class Reporter: Sendable {
     private let logger: Logger
     private let jsonLinesFD: Int32?
-    private let state = Mutex(Counters())
+    private let tally = ActionCounters()
+    /// Serializes `--json` lines (a line over PIPE_BUF is not one atomic write on a pipe).
+    private let lines = Mutex(())
 
     public struct Counters: Sendable, Equatable {
         public var actions: [ActionKind: Int] = [:]
@@ -31,13 +33,14 @@ public final class Reporter: Sendable {
         self.jsonLinesFD = jsonLinesFD
     }
 
-    public var counters: Counters { state.withLock { $0 } }
+    public var counters: Counters { tally.snapshot }
 
     public func report(_ report: ActionReport) {
         logger.log(level: report.action.level, "\(report.message)", metadata: report.journalMetadata())
-        state.withLock { counters in
-            counters.actions[report.action, default: 0] += 1
-            if let fd = jsonLinesFD { Self.writeLine(JSONWriter.compact(.object(report.jsonObject())), to: fd) }
+        tally.add(report.action)
+        if let fd = jsonLinesFD {
+            let line = JSONWriter.compact(.object(report.jsonObject()))  // built outside the lock
+            lines.withLock { _ in Self.writeLine(line, to: fd) }
         }
     }
 
@@ -55,12 +58,7 @@ public final class Reporter: Sendable {
     }
 
     func counted(bundles: Int = 0, sessions: Int = 0, nextDue: Millis? = nil) {
-        guard bundles != 0 || sessions != 0 || nextDue != nil else { return }
-        state.withLock { counters in
-            counters.bundles += bundles
-            counters.sessions += sessions
-            if let nextDue { counters.nextDue = min(counters.nextDue ?? nextDue, nextDue) }
-        }
+        tally.add(bundles: bundles, sessions: sessions, nextDue: nextDue)
     }
 
     /// The summary, as a journal entry and (with `--json`) the last line.
@@ -91,7 +89,10 @@ public final class Reporter: Sendable {
             fields["TASKREAPER_COUNT_" + kind.rawValue.uppercased()] = .string(String(counters[kind]))
         }
         logger.log(level: counters.failures > 0 ? .warning : .info, "\(message)", metadata: fields)
-        if let fd = jsonLinesFD { Self.writeLine(JSONWriter.compact(.object(object)), to: fd) }
+        if let fd = jsonLinesFD {
+            let line = JSONWriter.compact(.object(object))
+            lines.withLock { _ in Self.writeLine(line, to: fd) }
+        }
         return object
     }
 
@@ -112,6 +113,8 @@ public final class Reporter: Sendable {
         add(.skipLockedRoot, "roots locked")
         add(.rescan, "rescans")
         add(.watchLimit, "watch limit reached")
+        add(.syncRow, dryRun ? "aft.db rows to sync" : "aft.db rows synced")
+        add(.dbBusy, "aft.db busy")
         add(.error, "errors")
         let done = parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")
         return "\(verb) \(roots) root\(roots == 1 ? "" : "s"), \(c.sessions) sessions, \(c.bundles) bundles in \(durationMs) ms: \(done)"

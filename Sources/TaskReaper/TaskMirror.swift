@@ -22,6 +22,8 @@ public final class TaskMirror: Sendable {
     let busyTimeoutMs: Int32
     let busyBackoff: Millis
     private let state = Mutex(State())
+    /// Set once an aft.db was seen here; until then a missing file needs no lock.
+    private let everFound = Atomic<Bool>(false)
 
     struct State {
         var database: MirrorDatabase?
@@ -145,7 +147,12 @@ public final class TaskMirror: Sendable {
     /// behind a busy timeout must see the backoff it set rather than wait out its own.
     private func write(_ key: MirrorDatabase.Key, context: ReconcileContext,
                        _ body: (MirrorDatabase, MirrorDatabase.Key) throws(MirrorDatabase.Failure) -> RowResult) -> RowResult {
-        state.withLock { state -> RowResult in
+        // The common case, no aft.db at all, answers without the lock: 8 sweep threads
+        // contending for it cost 17% of a sweep's CPU (perf, 20 000 removals on tmpfs).
+        if !everFound.load(ordering: .relaxed), (try? root.status(MirrorDatabase.fileName)) == .some(nil) {
+            return .noDatabase
+        }
+        return state.withLock { state -> RowResult in
             let database: MirrorDatabase
             switch open(&state, now: context.clock(), context: context) {
             case .database(let open): database = open
@@ -190,6 +197,7 @@ public final class TaskMirror: Sendable {
             state.identity = nil
             return .result(.noDatabase)
         }
+        everFound.store(true, ordering: .relaxed)
         let identity = FileIdentity(device: status.device, inode: status.inode, size: status.size, modified: status.modified)
         if let database = state.database, state.identity.map({ $0.device == identity.device && $0.inode == identity.inode }) == true {
             return .database(database)
