@@ -97,10 +97,16 @@ struct BundleReconciler {
         case .leave(let recheckAt):
             var outcome = Outcome(nextDue: recheckAt)
             // A terminal JSON whose row still says running: the harness would undo us (§6).
-            if document.status.isTerminal, let mirror = tree.mirror,
-               case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
-                                                               jsonPath: jsonPath, context: context) {
-                outcome.nextDue = earliest(recheckAt, until)
+            // Not while the JSON is fresh: a live harness writes the JSON, then its row, and
+            // racing it there would only duplicate its write (and report it as a repair).
+            if document.status.isTerminal, let mirror = tree.mirror {
+                let settled = jsonStatus.modified + context.policy.finalizeGrace
+                if now < settled {
+                    outcome.nextDue = earliest(recheckAt, settled)
+                } else if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
+                                                                          jsonPath: jsonPath, context: context) {
+                    outcome.nextDue = earliest(recheckAt, until)
+                }
             }
             if liveness == .alive, let pid = document.childPID {
                 outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: document.startedAt, pgid: document.pgid)

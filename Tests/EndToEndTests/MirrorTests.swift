@@ -135,6 +135,22 @@ final class MirrorTests: XCTestCase {
         XCTAssertEqual(try db.row(harness: "opencode", sessionID: sessionID, taskID: "bgb-00000006"), row)
     }
 
+    func testAJSONTheLiveHarnessJustFinalizedIsLeftForItToWriteTheRow() throws {
+        let db = try HarnessDatabase.create(root: root.path)
+        try BundleFixture.write(session, "bgb-00000008.json", BundleFixture.schema4(
+            taskID: "bgb-00000008", sessionID: sessionID, status: "completed", startedAt: 1_700_000_000_000, exitCode: 0))
+        try db.insert(harness: "opencode", sessionID: sessionID, taskID: "bgb-00000008", status: "running")
+        // The harness writes the JSON, then the row: within the finalize grace, the row is its to write.
+        let run = try TaskReaperBinary.run(["sweep", "--root", root.path, "--json", "--log-target", "stderr"])
+        XCTAssertEqual(run.actions("sync_row").count, 0, run.stdout)
+        XCTAssertEqual(try db.row(harness: "opencode", sessionID: sessionID, taskID: "bgb-00000008")?.status, "running")
+        // Once the JSON is older than the grace, a row still behind is ours to fix.
+        try BundleFixture.setModified(session + "/bgb-00000008.json", ageMs: 6_000)
+        let later = try TaskReaperBinary.run(["sweep", "--root", root.path, "--json", "--log-target", "stderr"])
+        XCTAssertEqual(later.actions("sync_row").count, 1, later.stdout)
+        XCTAssertEqual(try db.row(harness: "opencode", sessionID: sessionID, taskID: "bgb-00000008")?.status, "completed")
+    }
+
     func testARowTheHarnessAlreadyFinalizedWins() throws {
         let db = try HarnessDatabase.create(root: root.path)
         try exitedTask("bgb-00000007", code: 0)
