@@ -21,7 +21,7 @@ public final class TaskMirror: Sendable {
     let path: String
     let busyTimeoutMs: Int32
     let busyBackoff: Millis
-    private let state = Mutex(State())
+    private let state = SleepingLock(State())
     /// Set once an aft.db was seen here; until then a missing file needs no lock.
     private let everFound = Atomic<Bool>(false)
 

@@ -24,16 +24,16 @@ extension MirrorDatabase {
             guard rc == SQLITE_OK else { throw failure(rc) }
         }
 
-        /// The first column of every result row, as text.
-        mutating func strings(_ sql: String, _ arguments: [Value]) throws(Failure) -> [String] {
+        /// The first `columns` columns of every result row, as text (NULL as "").
+        mutating func texts(_ sql: String, _ arguments: [Value], columns: Int32 = 1) throws(Failure) -> [[String]] {
             let statement = try prepared(sql, arguments)
             defer { sqlite3_reset(statement) }
-            var results: [String] = []
+            var results: [[String]] = []
             while true {
                 let rc = sqlite3_step(statement)
                 if rc == SQLITE_DONE { return results }
                 guard rc == SQLITE_ROW else { throw failure(rc) }
-                results.append(sqlite3_column_text(statement, 0).map { String(cString: $0) } ?? "")
+                results.append((0..<columns).map { column in sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "" })
             }
         }
 
