@@ -22,7 +22,12 @@ Fairness, in short (the report repeats it):
 - taskreaper is skipped, with a message, when `BIN sweep --help` fails (binary missing, or the
   subcommand not implemented yet): the peers are still measured and verified.
 """
-import datetime, os, platform, shutil, signal, socket, statistics, subprocess, sys, time
+import datetime, os, shutil, signal, socket, statistics, subprocess, sys, time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # benchlib, wherever this is run from
+import benchlib
+from benchlib import TICK, machine_busy, med, out, try_out
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -42,7 +47,6 @@ QUIET = float(os.environ.get("QUIET", "0.3"))
 QUIET_MAX = float(os.environ.get("QUIET_MAX", "120"))
 REDO = int(os.environ.get("REDO", "3"))
 TREES = ("opencode/bash-tasks", "pi/bash-tasks", "bash-tasks")
-TICK = os.sysconf("SC_CLK_TCK")
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 MARKER = ".taskreaper-bench"
 
@@ -62,17 +66,6 @@ def journald_answers():
 
 
 JOURNAL = LOG_TARGET == "journal" or (LOG_TARGET == "auto" and journald_answers())
-
-
-def out(*args, **kw):
-    return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw).stdout.strip()
-
-
-def try_out(*args):
-    try:
-        return out(*args)
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
 
 
 def journald_pid():
@@ -99,41 +92,14 @@ def proc_cpu(pid):
         return 0.0
 
 
-def machine_busy():
-    """Busy CPU seconds of the whole machine (all cores), from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v[:8]) - v[3] - v[4]) / TICK  # minus idle and iowait
-
-
-def noisy(res):
-    """Something else used more than QUIET cores on average during the run."""
-    return QUIET > 0 and res["other"] > QUIET * res["wall"]
-
-
 def loadavg():
     with open("/proc/loadavg") as f:
         return f.read().split()[0]
 
 
 def settle():
-    """sync, drop caches if asked, rest SETTLE s; then wait (<= QUIET_MAX s) for a quiet machine.
-
-    Returns (seconds waited beyond SETTLE, busy cores of the rest of the machine in the last window)."""
-    os.sync()
-    if DROP:
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-    window = max(SETTLE, 0.5)
-    t0 = time.monotonic()
-    while True:
-        b0 = machine_busy()
-        time.sleep(window)
-        busy = (machine_busy() - b0) / window
-        waited = time.monotonic() - t0 - window
-        if QUIET <= 0 or busy < QUIET or waited + window > QUIET_MAX:
-            return max(0.0, waited), busy
-        window = 1.0
+    """benchlib.settle with this benchmark's SETTLE, QUIET, QUIET_MAX and DROP_CACHES: (waited s, busy cores)."""
+    return benchlib.settle(SETTLE, QUIET, QUIET_MAX, drop_caches=DROP)
 
 
 JD = None
@@ -287,10 +253,6 @@ def snapshot(root):
 
 # --- report helpers -------------------------------------------------------------------------
 
-def med(runs, key="wall"):
-    return statistics.median(r[key] for r in runs)
-
-
 def fmt_runs(runs, key="wall"):
     return ", ".join(f"{r[key]:.2f}" for r in runs)
 
@@ -308,12 +270,7 @@ def main():
         print(f"sweep-vs-peers: SKIPPING taskreaper: {TR_WHY}. Measuring the peers only.", file=sys.stderr)
     if DROP and os.geteuid() != 0:
         raise SystemExit("DROP_CACHES=1 needs root")
-    if os.path.exists(BASE):
-        if os.listdir(BASE) and not os.path.exists(os.path.join(BASE, MARKER)):
-            raise SystemExit(f"{BASE} exists, is not empty and is not ours ({MARKER} missing): refusing to delete it")
-        shutil.rmtree(BASE)
-    os.makedirs(BASE)
-    open(os.path.join(BASE, MARKER), "w").close()
+    benchlib.fresh_bench_dir(BASE, MARKER)
     JD = journald_pid() if JOURNAL else None
     problems = []
     discarded = []
@@ -322,12 +279,7 @@ def main():
     fs = try_out("findmnt", "-n", "-f", "-o", "FSTYPE,OPTIONS", "--target", BASE)
     fs_note = ext4_note(try_out("findmnt", "-n", "-f", "-o", "FSTYPE,SOURCE", "--target", BASE))
     jfs = try_out("findmnt", "-n", "-f", "-o", "FSTYPE", "--target", "/run/log/journal") if JOURNAL else ""
-    cpu = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = benchlib.cpu_model()
     rev = try_out("git", "-C", REPO, "rev-parse", "--short", "HEAD")
     dirty = try_out("git", "-C", REPO, "status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift")
     bin_sha = try_out("sha256sum", BIN).split()[0][:16] if HAVE_TR else "-"
@@ -340,8 +292,7 @@ def main():
 
     # ---------------- removal: N delivered bundles ----------------
     template = os.path.join(BASE, "template")
-    subprocess.run([sys.executable, os.path.join(HERE, "make-tree.py"), template, "--bundles", str(N),
-                    "--sessions", str(SESSIONS), "--kind", "delivered"], check=True)
+    benchlib.make_tree(template, N, SESSIONS, "delivered")
     total_files, total_sessions = count(template)
     total_bytes = int(out("du", "-sb", template).split()[0])
     results = {name: [] for name in TOOLS}
@@ -361,7 +312,7 @@ def main():
                 if name.startswith("taskreaper") and "journal" in name:
                     res["journal_entries"] = journal_entries(res["pid"])
                 ok = res["code"] == 0 and res["files_left"] == 0 and res["sessions_left"] == 0
-                redo = ok and noisy(res) and attempt < REDO
+                redo = ok and benchlib.noisy(res, QUIET) and attempt < REDO
                 line = (f"round {r + 1} {name:38} {res['wall']:7.2f} s  exit {res['code']}  files left "
                         f"{res['files_left']}  sessions left {res['sessions_left']}  other CPU {res['other']:.2f} s"
                         f"  (waited {waited:.0f} s for < {QUIET} busy cores; last {busy:.2f})"
@@ -389,8 +340,7 @@ def main():
         live_root = os.path.join(BASE, "live")
         pid = start_live()
         try:
-            subprocess.run([sys.executable, os.path.join(HERE, "make-tree.py"), live_root, "--bundles", str(N),
-                            "--sessions", str(SESSIONS), "--kind", "live", "--live-pid", str(pid)], check=True)
+            benchlib.make_tree(live_root, N, SESSIONS, "live", live_pid=pid)
             os.sync()
             before = snapshot(live_root)
             # Untimed check run (and warm-up for both): --json, every task seen, no action at all.
@@ -412,7 +362,7 @@ def main():
                         waited, busy = settle()
                         res = timed(noop_tools[name])
                         res["round"], res["waited"], res["busy_before"] = r + 1, waited, busy
-                        redo = res["code"] == 0 and noisy(res) and attempt < REDO
+                        redo = res["code"] == 0 and benchlib.noisy(res, QUIET) and attempt < REDO
                         print(f"no-op round {r + 1} {name:38} {res['wall']:7.2f} s  exit {res['code']}  other CPU "
                               f"{res['other']:.2f} s" + ("  NOISY: discarded, run again" if redo else ""),
                               file=sys.stderr, flush=True)
@@ -438,16 +388,12 @@ def main():
     names = list(TOOLS)
     base = med(results["find -delete"])
     tm = med(results["systemd-tmpfiles --clean"])
-    cpu_of = {k: statistics.median(r["user"] + r["sys"] for r in v) for k, v in results.items()}
+    cpu_of = {k: benchlib.med_cpu(v) for k, v in results.items()}
     all_runs = [r for v in list(results.values()) + list(noop.values()) for r in v]
     L = []
     L.append(f"# taskreaper sweep vs peers: {N} delivered bundles, {ROUNDS} interleaved rounds")
     L.append("")
-    L.append(f"Command: `{CMDLINE}`  ")
-    L.append(f"Date: {started:%Y-%m-%d %H:%M:%S} – {finished:%H:%M:%S} UTC  ")
-    L.append(f"Machine: {os.cpu_count()} CPUs ({cpu}), {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') >> 30} GiB, "
-             f"kernel {platform.release()}  ")
-    L.append(f"Bench dir: `{BASE}`: {fs}  ")
+    L += benchlib.report_head(CMDLINE, started, finished, cpu, BASE, fs)
     if HAVE_TR:
         L.append(f"taskreaper: `{BIN}` (sha256 {bin_sha}…), git {rev}"
                  f"{' + uncommitted changes in Sources/' if dirty not in ('', '?') else ''}; {versions['swift']}  ")
@@ -536,7 +482,7 @@ def main():
         L.append("|---|---|---|---|---|---|")
         for name, runs in noop.items():
             L.append(f"| {name} | {fmt_runs(runs)} | {med(runs):.3f} | {med(runs) / N * 1e6:.0f} | "
-                     f"{statistics.median(r['user'] + r['sys'] for r in runs):.3f} | {fmt_runs(runs, 'other')} |")
+                     f"{benchlib.med_cpu(runs):.3f} | {fmt_runs(runs, 'other')} |")
         nt = med(noop[TR_NAME])
         npeer = med(noop[list(noop)[1]])
         L.append("")
@@ -578,15 +524,7 @@ def main():
         L += [f"- {p}" for p in problems]
     report = "\n".join(L) + "\n"
     print(report)
-    os.makedirs(os.path.join(REPO, "bench-results"), exist_ok=True)
-    path = os.path.join(REPO, "bench-results", f"sweep-{started:%Y%m%d-%H%M}.md")
-    k = 2
-    while os.path.exists(path):
-        path = os.path.join(REPO, "bench-results", f"sweep-{started:%Y%m%d-%H%M}-{k}.md")
-        k += 1
-    with open(path, "w") as f:
-        f.write(report)
-    print(f"written to {os.path.relpath(path, REPO)}", file=sys.stderr)
+    benchlib.write_report(report, REPO, "sweep", started)
     if not KEEP:
         shutil.rmtree(BASE, ignore_errors=True)
     sys.exit(1 if problems else 0)
