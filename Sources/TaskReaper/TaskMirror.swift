@@ -28,20 +28,13 @@ public final class TaskMirror: Sendable {
     struct State {
         var database: MirrorDatabase?
         /// The file the connection (or the last failure) is about; a new file is tried afresh.
-        var identity: FileIdentity?
+        var identity: FileStatus?
         /// The file has no bash_tasks table: believed until then.
         var noTableUntil: Millis?
         /// Opening failed; not tried again until the file changes or a new pass begins.
         var failure: String?
         var failureReported = false
         var busyUntil: Millis?
-    }
-
-    struct FileIdentity: Equatable {
-        let device: UInt64
-        let inode: UInt64
-        let size: Int64
-        let modified: Millis
     }
 
     /// What happened to the row, for reports (`db_row`) and for the caller's next step.
@@ -87,17 +80,16 @@ public final class TaskMirror: Sendable {
 
     /// After a finalization (CONTRACT §6): the row takes the JSON's new state.
     func finalized(_ document: TaskDocument, taskID: String, harness: String?, context: ReconcileContext) -> RowResult {
-        write(key(document, taskID: taskID, harness: harness), context: context) { database, key throws(MirrorDatabase.Failure) in
-            let before = context.dryRun ? try database.status(of: key)
-                : try database.finalize(key, to: Self.finalization(MirrorRow(document)), terminalStatuses: Self.terminal)
+        withDatabase(key(document, taskID: taskID, harness: harness), context: context) { database, key throws(MirrorDatabase.Failure) in
+            let before = context.dryRun ? try database.status(of: key) : try database.finalize(key, to: MirrorRow(document))
             guard let before else { return .unchanged(.noRow) }
-            return Self.terminal.contains(before) ? .unchanged(.alreadyTerminal) : .changed
+            return MirrorDatabase.isTerminal(before) ? .unchanged(.alreadyTerminal) : .changed
         }
     }
 
     /// Before removing a bundle: its row goes first. `.deferred` means leave the bundle.
     func removing(_ document: TaskDocument, taskID: String, harness: String?, context: ReconcileContext) -> RowResult {
-        write(key(document, taskID: taskID, harness: harness), context: context) { database, key throws(MirrorDatabase.Failure) in
+        withDatabase(key(document, taskID: taskID, harness: harness), context: context) { database, key throws(MirrorDatabase.Failure) in
             let existed = context.dryRun ? try database.status(of: key) != nil : try database.delete(key)
             return existed ? .changed : .unchanged(.noRow)
         }
@@ -107,13 +99,13 @@ public final class TaskMirror: Sendable {
     /// first (no write lock) and writes only when the row is behind; reports `sync_row`.
     func syncTerminal(_ document: TaskDocument, taskID: String, harness: String?, at location: Location,
                       jsonPath: String, context: ReconcileContext) -> RowResult {
-        let result = write(key(document, taskID: taskID, harness: harness), context: context) { database, key throws(MirrorDatabase.Failure) in
+        let result = withDatabase(key(document, taskID: taskID, harness: harness), context: context) { database, key throws(MirrorDatabase.Failure) in
             guard let status = try database.status(of: key) else { return .unchanged(.noRow) }
-            guard !Self.terminal.contains(status) else { return .unchanged(.inStep) }
+            guard !MirrorDatabase.isTerminal(status) else { return .unchanged(.inStep) }
             if !context.dryRun {
-                // Behind between our read and the write lock? finalize re-checks under the lock.
-                guard let before = try database.finalize(key, to: Self.finalization(MirrorRow(document)), terminalStatuses: Self.terminal),
-                      !Self.terminal.contains(before) else { return .unchanged(.inStep) }
+                // Caught up between our read and the write lock? finalize re-checks under the lock.
+                guard let before = try database.finalize(key, to: MirrorRow(document)),
+                      !MirrorDatabase.isTerminal(before) else { return .unchanged(.inStep) }
             }
             return .changed
         }
@@ -131,24 +123,18 @@ public final class TaskMirror: Sendable {
     // MARK: The connection
 
     private static let noTableRecheck: Millis = 2_000
-    private static let terminal: Set<String> = Set(TaskStatus.allCases.filter(\.isTerminal).map(\.rawValue))
 
     private func key(_ document: TaskDocument, taskID: String, harness: String?) -> MirrorDatabase.Key {
         MirrorDatabase.Key(harness: harness, sessionID: document.sessionID, taskID: taskID)
     }
 
-    private static func finalization(_ row: MirrorRow) -> MirrorDatabase.Finalization {
-        MirrorDatabase.Finalization(status: row.status.rawValue, exitCode: row.exitCode, completedAt: row.completedAt,
-                                    completionDelivered: row.completionDelivered, metadata: row.metadata)
-    }
-
     /// Runs `body` on the open database, handling absence, backoff, and failures. Everything
     /// happens under the one lock: the connection is serial anyway, and a thread queued
     /// behind a busy timeout must see the backoff it set rather than wait out its own.
-    private func write(_ key: MirrorDatabase.Key, context: ReconcileContext,
+    private func withDatabase(_ key: MirrorDatabase.Key, context: ReconcileContext,
                        _ body: (MirrorDatabase, MirrorDatabase.Key) throws(MirrorDatabase.Failure) -> RowResult) -> RowResult {
-        // The common case, no aft.db at all, answers without the lock: 8 sweep threads
-        // contending for it cost 17% of a sweep's CPU (perf, 20 000 removals on tmpfs).
+        // The common case, no aft.db at all, answers without the lock, so the sweep's
+        // threads never queue on it when there is nothing to keep in step.
         if !everFound.load(ordering: .relaxed), (try? root.status(MirrorDatabase.fileName)) == .some(nil) {
             return .noDatabase
         }
@@ -173,7 +159,7 @@ public final class TaskMirror: Sendable {
             } catch {
                 // The file went bad under us (I/O error, disk full, replaced): report once, reopen later.
                 state.database = nil
-                return failOpen(&state, identity: state.identity, problem: error.description, context: context)
+                return failOpen(&state, problem: error.description, context: context)
             }
         }
     }
@@ -190,7 +176,8 @@ public final class TaskMirror: Sendable {
         }
         let status: FileStatus?
         do { status = try root.status(MirrorDatabase.fileName) } catch {
-            return .result(failOpen(&state, identity: nil, problem: "\(error)", context: context))
+            state.identity = nil
+            return .result(failOpen(&state, problem: "\(error)", context: context))
         }
         guard let status else {
             state.database = nil
@@ -198,22 +185,20 @@ public final class TaskMirror: Sendable {
             return .result(.noDatabase)
         }
         everFound.store(true, ordering: .relaxed)
-        let identity = FileIdentity(device: status.device, inode: status.inode, size: status.size, modified: status.modified)
-        if let database = state.database, state.identity.map({ $0.device == identity.device && $0.inode == identity.inode }) == true {
-            return .database(database)
-        }
-        // Same file as the last failure: do not retry every bundle. "No table" is believed
+        let sameFile = state.identity.map { $0.device == status.device && $0.inode == status.inode } ?? false
+        if let database = state.database, sameFile { return .database(database) }
+        // Unchanged since the last failure: do not retry every bundle. "No table" is believed
         // for a moment only: a table the harness creates lands in the WAL, not in this
         // file's size or mtime.
-        if state.identity == identity, state.failure != nil { return .result(.failed) }
-        if let until = state.noTableUntil, now < until, state.identity?.inode == identity.inode { return .result(.unchanged(.noTable)) }
+        if state.identity == status, state.failure != nil { return .result(.failed) }
+        if let until = state.noTableUntil, now < until, sameFile { return .result(.unchanged(.noTable)) }
         state.database = nil
         state.noTableUntil = nil
         state.failure = nil
-        state.identity = identity
+        state.identity = status
         guard status.kind == .regular else {
             let problem = status.kind == .symlink ? "is a symbolic link (never followed)" : "is not a regular file"
-            return .result(failOpen(&state, identity: identity, problem: problem, context: context))
+            return .result(failOpen(&state, problem: problem, context: context))
         }
         do {
             guard let database = try MirrorDatabase.open(in: root, readOnly: context.dryRun, busyTimeoutMs: busyTimeoutMs) else {
@@ -229,13 +214,13 @@ public final class TaskMirror: Sendable {
             state.identity = nil
             return .result(busy(&state, now: context.clock(), context: context))
         } catch {
-            return .result(failOpen(&state, identity: identity, problem: error.description, context: context))
+            return .result(failOpen(&state, problem: error.description, context: context))
         }
     }
 
-    private func failOpen(_ state: inout State, identity: FileIdentity?, problem: String, context: ReconcileContext) -> RowResult {
+    /// Remembers the failure for the file `state.identity` names, reporting it once per pass.
+    private func failOpen(_ state: inout State, problem: String, context: ReconcileContext) -> RowResult {
         state.failure = problem
-        state.identity = identity
         if !state.failureReported {
             state.failureReported = true
             var event = ActionReport(.error, path: path, location: Location(root: rootPath, harness: nil), dryRun: context.dryRun,

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSQLite
+import TaskReaperCore
 import Synchronization
 
 /// One connection to the harness's `<root>/aft.db` (CONTRACT §6) and the few statements
@@ -36,24 +37,6 @@ public final class MirrorDatabase: Sendable {
             self.harness = harness
             self.sessionID = sessionID
             self.taskID = taskID
-        }
-    }
-
-    /// The finalized columns, filled the way the harness's `to_bash_task_row` fills them.
-    public struct Finalization: Sendable, Equatable {
-        public var status: String
-        public var exitCode: Int32?
-        public var completedAt: Int64?
-        public var completionDelivered: Bool
-        /// The task JSON, compact, schema 4.
-        public var metadata: String
-
-        public init(status: String, exitCode: Int32?, completedAt: Int64?, completionDelivered: Bool, metadata: String) {
-            self.status = status
-            self.exitCode = exitCode
-            self.completedAt = completedAt
-            self.completionDelivered = completionDelivered
-            self.metadata = metadata
         }
     }
 
@@ -138,15 +121,21 @@ public final class MirrorDatabase: Sendable {
         try connection.withLock { connection throws(Failure) in try Self.find(&connection, key)?.status }
     }
 
+    /// A row status the harness will not change again. A status this version does not know
+    /// counts as not terminal: the JSON we finalized is the better account.
+    public static func isTerminal(_ status: String) -> Bool {
+        TaskStatus(rawValue: status)?.isTerminal ?? false
+    }
+
     /// Writes the finalized columns when the row exists and is not terminal yet (a harness
     /// that finalized the row itself wins). Check and write share one IMMEDIATE transaction.
     /// Returns the row's status before: nil when there is no row; updated when not terminal.
     @discardableResult
-    public func finalize(_ key: Key, to row: Finalization, terminalStatuses: Set<String>) throws(Failure) -> String? {
+    public func finalize(_ key: Key, to row: MirrorRow) throws(Failure) -> String? {
         try transaction { connection throws(Failure) in
             guard let found = try Self.find(&connection, key) else { return nil }
-            if terminalStatuses.contains(found.status) { return found.status }
-            let values: [Connection.Value] = [.text(row.status), row.exitCode.map { .integer(Int64($0)) } ?? .null,
+            if Self.isTerminal(found.status) { return found.status }
+            let values: [Connection.Value] = [.text(row.status.rawValue), row.exitCode.map { .integer(Int64($0)) } ?? .null,
                                               row.completedAt.map(Connection.Value.integer) ?? .null,
                                               .integer(row.completionDelivered ? 1 : 0), .text(row.metadata)]
             _ = try connection.run("UPDATE bash_tasks SET status = ?, exit_code = ?, pid = NULL, completed_at = ?, "
