@@ -3,16 +3,17 @@ import PackageDescription
 
 let package = Package(
     name: "taskreaper",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "taskreaper", targets: ["taskreaper"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
-        // libsystemd through pkg-config: sd-journal now, sd-daemon/sd-event for `watch`.
+        // libsystemd through pkg-config: sd-journal, sd-daemon (notify, socket activation).
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
@@ -34,14 +35,18 @@ let package = Package(
             dependencies: [
                 "TaskReaperCore", "CSystemd", "CLinux", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // Observe/decide/act glue: the sweeper (and later the watcher).
+        // Observe/decide/act glue: the sweeper, the watcher and its parts. No syscalls
+        // of its own: everything goes through TaskReaperSystem.
         .target(
             name: "TaskReaper",
             dependencies: [
                 "TaskReaperCore", "TaskReaperSystem",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         .executableTarget(

@@ -36,11 +36,11 @@ struct BundleReconciler {
             do {
                 if let outcome = try attempt() { return outcome }
             } catch {
-                context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "reconcile task \(taskID)")
+                context.reporter.failed(error, at: location, doing: "reconcile task \(taskID)")
                 return Outcome()
             }
         }
-        var event = ActionReport(.error, path: jsonPath, location: location, dryRun: context.dryRun,
+        var event = ActionReport(.error, path: jsonPath, location: location,
                                  message: "Task \(taskID) changed under us \(Self.attempts) times in a row; left for the next pass")
         event.details = [("error", .string("concurrent writer"))]
         context.reporter.report(event)
@@ -69,7 +69,7 @@ struct BundleReconciler {
         let document: TaskDocument
         do { document = try TaskDocument(parsing: bytes) } catch {
             if case .unsupportedSchema = error {
-                context.reporter.report(ActionReport(.skipUnsupportedSchema, path: jsonPath, location: location, dryRun: context.dryRun,
+                context.reporter.report(ActionReport(.skipUnsupportedSchema, path: jsonPath, location: location,
                                                      message: "Leaving task \(taskID) alone: \(error)"))
                 return Outcome()
             }
@@ -136,7 +136,7 @@ struct BundleReconciler {
                 // A marker appeared since we looked: it may say something else. Start over.
                 if result == .targetExists { return nil }
             }
-            var event = ActionReport(.writeKillMarker, path: session.childPath(markerName), location: location, dryRun: context.dryRun,
+            var event = ActionReport(.writeKillMarker, path: session.childPath(markerName), location: location,
                                      message: "\(context.verb("Wrote", "write")) a killed exit marker for task \(taskID)")
             event.sessionID = document.sessionID
             context.reporter.report(event)
@@ -154,7 +154,7 @@ struct BundleReconciler {
         }
         // The row follows the JSON (CONTRACT §6); a deferred one is repaired on the next look.
         let row = tree.mirror?.finalized(updated, taskID: taskID, harness: tree.harness, context: context) ?? .noDatabase
-        var event = ActionReport(.finalize, path: jsonPath, location: location, dryRun: context.dryRun,
+        var event = ActionReport(.finalize, path: jsonPath, location: location,
                                  message: "\(context.verb("Finalized", "finalize")) task \(taskID): \(f.from.rawValue) -> \(f.to.rawValue)"
                                      + (f.exitCode.map { " (exit code \($0))" } ?? "") + (f.reason.map { ": \($0)" } ?? "")
                                      + rowSentence(row, done: "updated", wouldDo: "update"))
@@ -178,7 +178,7 @@ struct BundleReconciler {
     /// --enforce-timeouts: TERM, grace, KILL. False when nothing could be signalled.
     private func terminate(_ document: TaskDocument) -> Bool {
         guard let pgid = document.pgid ?? document.childPID.flatMap({ Int32(exactly: $0) }) else { return false }
-        var event = ActionReport(.terminateGroup, path: jsonPath, location: location, dryRun: context.dryRun,
+        var event = ActionReport(.terminateGroup, path: jsonPath, location: location,
                                  message: "")
         event.sessionID = document.sessionID
         event.details = [("pgid", .integer(pgid))]
@@ -194,7 +194,7 @@ struct BundleReconciler {
         case .exitedAfterTERM: outcome = "exited after SIGTERM"
         case .killed: outcome = "killed with SIGKILL after \(DurationText.format(context.policy.terminationGrace))"
         case .failed(let error):
-            context.reporter.failed(error, at: location, dryRun: false, doing: "terminate process group \(pgid) of task \(taskID)")
+            context.reporter.failed(error, at: location, doing: "terminate process group \(pgid) of task \(taskID)")
             return false
         }
         event.message = "Terminated process group \(pgid) of task \(taskID) past its timeout: \(outcome)"
@@ -211,7 +211,7 @@ struct BundleReconciler {
         // again, while files left behind by a deleted row are removed by the next pass.
         let row = tree.mirror?.removing(document, taskID: taskID, harness: tree.harness, context: context) ?? .noDatabase
         if case .deferred(let until) = row { return Outcome(nextDue: until) }
-        var event = ActionReport(.removeBundle, path: jsonPath, location: location, dryRun: context.dryRun,
+        var event = ActionReport(.removeBundle, path: jsonPath, location: location,
                                  message: "\(context.verb("Removed", "remove")) \(reason.rawValue) bundle of task \(taskID) (\(files) file\(files == 1 ? "" : "s"))"
                                      + rowSentence(row, done: "deleted", wouldDo: "delete"))
         event.sessionID = document.sessionID
@@ -223,7 +223,7 @@ struct BundleReconciler {
             // says "remove me", so the next pass finishes the job.
             for name in members.sorted() + [jsonName] {
                 do { try session.unlink(name) } catch {
-                    context.reporter.failed(error, at: location, dryRun: false, doing: "remove the bundle of task \(taskID)")
+                    context.reporter.failed(error, at: location, doing: "remove the bundle of task \(taskID)")
                     return Outcome()
                 }
             }
@@ -238,7 +238,7 @@ struct BundleReconciler {
         let now = context.clock()
         switch Decide.corrupt(modified: modified, now: now, policy: context.policy) {
         case .leave(let recheckAt):
-            var event = ActionReport(.reportCorrupt, path: jsonPath, location: location, dryRun: context.dryRun,
+            var event = ActionReport(.reportCorrupt, path: jsonPath, location: location,
                                      message: "Task JSON \(jsonPath) \(problem.hasPrefix("is") ? problem : "is unreadable: " + problem); quarantined once \(DurationText.format(context.policy.corruptQuarantineAge)) old")
             event.details = [("error", .string(problem))]
             context.reporter.report(event)

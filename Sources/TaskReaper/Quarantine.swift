@@ -18,7 +18,7 @@ struct Quarantine {
         let jsonPath = session.childPath(taskID + ".json")
         let destinationPath = tree.parent.childPath(Tree.quarantineName + "/" + sessionName)
         let suffix = ".quarantined-\(now)"
-        var event = ActionReport(.quarantine, path: jsonPath, location: location, dryRun: context.dryRun,
+        var event = ActionReport(.quarantine, path: jsonPath, location: location,
                                  message: "\(context.verb("Quarantined", "quarantine")) task \(taskID) (\(names.count) files) to \(destinationPath): its JSON \(problem.hasPrefix("is") ? problem : "is unreadable: " + problem)")
         event.details = [("destination", .string(destinationPath)), ("files", .integer(names.count)), ("error", .string(problem))]
         if !context.dryRun {
@@ -35,7 +35,7 @@ struct Quarantine {
                     }
                 }
             } catch {
-                context.reporter.failed(error, at: location, dryRun: false, doing: "quarantine task \(taskID)")
+                context.reporter.failed(error, at: location, doing: "quarantine task \(taskID)")
                 return BundleReconciler.Outcome()
             }
         }

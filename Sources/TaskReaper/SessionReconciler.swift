@@ -39,7 +39,7 @@ public struct SessionReconciler: Sendable {
                 if (try? tree.directory.status(name))??.kind == .symlink {
                     Tree.reportSymlink(tree.directory.childPath(name), location: location, context: context)
                 }
-            default: context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "read session directory")
+            default: context.reporter.failed(error, at: location, doing: "read session directory")
             }
             return SessionOutcome(exists: false)
         }
@@ -105,7 +105,7 @@ public struct SessionReconciler: Sendable {
         context.reporter.counted(sessions: 1)
         let modified: Millis
         do { modified = try session.status().modified } catch {
-            context.reporter.failed(error, at: tree.location(session: name), dryRun: context.dryRun, doing: "stat session directory")
+            context.reporter.failed(error, at: tree.location(session: name), doing: "stat session directory")
             return nil
         }
         switch Decide.emptySession(modified: modified, now: context.clock(), policy: context.policy) {
@@ -130,11 +130,11 @@ public struct SessionReconciler: Sendable {
                 case .notEmpty: return false
                 }
             } catch {
-                context.reporter.failed(error, at: location, dryRun: false, doing: "remove session directory")
+                context.reporter.failed(error, at: location, doing: "remove session directory")
                 return false
             }
         }
-        var event = ActionReport(.removeSessionDir, path: path, location: location, dryRun: context.dryRun,
+        var event = ActionReport(.removeSessionDir, path: path, location: location,
                                  message: "\(context.verb("Removed", "remove")) session directory \(path) (\(why))")
         event.reason = why
         context.reporter.report(event)
@@ -154,12 +154,12 @@ public struct SessionReconciler: Sendable {
                 if !context.dryRun { try session.unlink(entryName) }
                 let what = kind == .removeStrayTemp ? "stray temp file" : "orphan file"
                 let why = kind == .removeStrayTemp ? "its writer is gone" : "its task has no JSON"
-                context.reporter.report(ActionReport(kind, path: path, location: location, dryRun: context.dryRun,
+                context.reporter.report(ActionReport(kind, path: path, location: location,
                                                      message: "\(context.verb("Removed", "remove")) \(what) \(path) (\(why))"))
                 return (true, nil)
             }
         } catch {
-            context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "remove \(path)")
+            context.reporter.failed(error, at: location, doing: "remove \(path)")
             return (false, nil)
         }
     }

@@ -29,29 +29,15 @@ enum StorageRoot {
             if lock, try !root.tryLock() {
                 seen.remove(Identity(device: status.device, inode: status.inode))
                 if reportLocked {
-                    context.reporter.report(ActionReport(.skipLockedRoot, path: path, location: location, dryRun: false,
+                    context.reporter.report(ActionReport(.skipLockedRoot, path: path, location: location,
                                                          message: "Skipped root \(path): another taskreaper holds its lock"))
                 }
                 return .locked
             }
             return .opened(root)
         } catch {
-            context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "open storage root")
+            context.reporter.failed(error, at: location, doing: "open storage root")
             return .failed
-        }
-    }
-}
-
-extension Tree {
-    /// The session directories of a tree (and links where they should be, reported later).
-    func sessionNames(context: ReconcileContext) -> [String] {
-        do {
-            return try directory.entries()
-                .filter { $0.kind == .directory || $0.kind == .unknown || $0.kind == .symlink }
-                .map(\.name)
-        } catch {
-            context.reporter.failed(error, at: location(), dryRun: context.dryRun, doing: "list the bash-tasks tree")
-            return []
         }
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import TaskReaperCore
 import TaskReaperSystem
 
@@ -48,7 +45,7 @@ public struct Sweeper: Sendable {
             }
             held.append(root)
             let mirror = TaskMirror(root: root, rootPath: path, policy: context.policy)
-            for tree in Tree.discover(in: root, mirror: mirror, context: context) {
+            for tree in Tree.discover(in: root, rootPath: path, mirror: mirror, context: context) {
                 sessions += tree.sessionNames(context: context).map { (tree, $0) }
             }
         }
@@ -57,7 +54,7 @@ public struct Sweeper: Sendable {
         forEachConcurrently(work.count, workers: workers) { index in
             SessionReconciler(tree: work[index].0, name: work[index].1, context: context).reconcile()
         }
-        let summary = context.reporter.summarize(roots: roots, dryRun: context.dryRun,
+        let summary = context.reporter.summarize(roots: roots,
                                                  durationMs: age(of: started, at: context.clock()))
         withExtendedLifetime(held) {}
         return Result(counters: context.reporter.counters, lockedRoots: lockedRoots, summary: summary)

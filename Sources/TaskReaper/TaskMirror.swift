@@ -110,7 +110,7 @@ public final class TaskMirror: Sendable {
             return .changed
         }
         if result == .changed {
-            var event = ActionReport(.syncRow, path: path, location: location, dryRun: context.dryRun,
+            var event = ActionReport(.syncRow, path: path, location: location,
                                      message: "\(context.verb("Updated", "update")) the row of task \(taskID) in \(path) to \(document.status.rawValue), as its JSON says")
             event.sessionID = document.sessionID
             event.to = document.status
@@ -150,7 +150,6 @@ public final class TaskMirror: Sendable {
                 return busy(&state, now: context.clock(), context: context)
             } catch .ambiguous(let rows) {
                 var event = ActionReport(.error, path: path, location: Location(root: rootPath, harness: nil, taskID: key.taskID),
-                                         dryRun: context.dryRun,
                                          message: "Left the rows of task \(key.taskID) in \(path) alone: \(rows) rows of different harnesses match its session_id")
                 event.sessionID = key.sessionID
                 event.details = [("error", .string("ambiguous row"))]
@@ -223,7 +222,7 @@ public final class TaskMirror: Sendable {
         state.failure = problem
         if !state.failureReported {
             state.failureReported = true
-            var event = ActionReport(.error, path: path, location: Location(root: rootPath, harness: nil), dryRun: context.dryRun,
+            var event = ActionReport(.error, path: path, location: Location(root: rootPath, harness: nil),
                                      message: "Cannot keep \(path) in step: \(problem.hasPrefix("is ") ? "it " + problem : problem); the task files are handled anyway")
             event.details = [("error", .string(problem))]
             context.reporter.report(event)
@@ -235,7 +234,7 @@ public final class TaskMirror: Sendable {
         if let until = state.busyUntil, until > now { return .deferred(until: until) }
         let until = now + busyBackoff
         state.busyUntil = until
-        var event = ActionReport(.dbBusy, path: path, location: Location(root: rootPath, harness: nil), dryRun: context.dryRun,
+        var event = ActionReport(.dbBusy, path: path, location: Location(root: rootPath, harness: nil),
                                  message: "\(path) stayed locked for \(DurationText.format(Millis(busyTimeoutMs))): its row changes, and the removals waiting on them, are left for \(DurationText.format(busyBackoff))")
         event.details = [("busy_timeout_ms", .integer(busyTimeoutMs)), ("retry_after_ms", .integer(busyBackoff))]
         context.reporter.report(event)

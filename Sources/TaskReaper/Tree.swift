@@ -1,10 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 import TaskReaperSystem
 
 /// One bash-tasks tree under a root (CONTRACT §1): `<root>/bash-tasks` (legacy, no
-/// harness) or `<root>/<harness>/bash-tasks`.
+/// harness) or `<root>/<harness>/bash-tasks`. The only place that knows how trees are
+/// found: `sweep` and `watch`'s registry both go through `discover` / `open`, so they report
+/// the same things (a linked bash-tasks is `skip_symlink` in both).
 public struct Tree: Sendable {
     public let root: String
     public let harness: String?
@@ -22,55 +22,73 @@ public struct Tree: Sendable {
         Location(root: root, harness: harness, session: session, taskID: taskID)
     }
 
-    /// Every tree under an open root. Links are never followed: a harness directory or a
-    /// bash-tasks that is a symbolic link is reported and skipped.
-    static func discover(in root: DirectoryHandle, mirror: TaskMirror?, context: ReconcileContext) -> [Tree] {
-        let rootPath = root.path
-        let entries: [DirectoryEntry]
-        do { entries = try root.entries() } catch {
-            context.reporter.failed(error, at: Location(root: rootPath, harness: nil), dryRun: context.dryRun,
-                                    doing: "list the storage root")
-            return []
-        }
+    /// Whether a root's entry may be a harness directory: not hidden (ours or anyone's
+    /// temp and state), not the legacy tree, not a quarantine.
+    static func isHarnessName(_ name: String) -> Bool {
+        !name.hasPrefix(".") && name != directoryName && name != quarantineName
+    }
+
+    /// Every tree under an open root.
+    static func discover(in root: DirectoryHandle, rootPath: String, mirror: TaskMirror?, context: ReconcileContext) -> [Tree] {
         var trees: [Tree] = []
-        for entry in entries.sorted(by: { $0.name < $1.name }) {
-            if entry.name == directoryName {
-                if let directory = open(directoryName, in: root, location: Location(root: rootPath, harness: nil), context: context) {
-                    trees.append(Tree(root: rootPath, harness: nil, directory: directory, parent: root, mirror: mirror))
-                }
-                continue
-            }
-            guard !entry.name.hasPrefix("."), entry.name != quarantineName,
-                  entry.kind == .directory || entry.kind == .unknown else { continue }
-            // Most entries of a root are not harness dirs (aft.db, caches): only look inside
-            // the ones that have a bash-tasks child.
-            guard let harnessDir = try? root.openDirectory(entry.name),
-                  let status = try? harnessDir.status(directoryName) else { continue }
-            let location = Location(root: rootPath, harness: entry.name)
-            if status.kind == .symlink {
-                reportSymlink(harnessDir.childPath(directoryName), location: location, context: context)
-                continue
-            }
-            guard status.kind == .directory,
-                  let directory = open(directoryName, in: harnessDir, location: location, context: context) else { continue }
-            trees.append(Tree(root: rootPath, harness: entry.name, directory: directory, parent: harnessDir, mirror: mirror))
+        if let legacy = open(in: root, harness: nil, rootPath: rootPath, mirror: mirror, context: context) { trees.append(legacy) }
+        for (name, directory) in harnessDirectories(in: root, rootPath: rootPath, context: context) {
+            if let tree = open(in: directory, harness: name, rootPath: rootPath, mirror: mirror, context: context) { trees.append(tree) }
         }
         return trees
     }
 
-    private static func open(_ name: String, in parent: DirectoryHandle, location: Location, context: ReconcileContext) -> DirectoryHandle? {
-        do { return try parent.openDirectory(name) } catch {
-            if error.errno == ELOOP {
-                reportSymlink(parent.childPath(name), location: location, context: context)
-            } else if error.errno != ENOTDIR {
-                context.reporter.failed(error, at: location, dryRun: context.dryRun, doing: "open the bash-tasks tree")
+    /// The directories of a root that may hold a harness's tree, opened (never through a
+    /// link), sorted by name.
+    static func harnessDirectories(in root: DirectoryHandle, rootPath: String, context: ReconcileContext) -> [(name: String, directory: DirectoryHandle)] {
+        let entries: [DirectoryEntry]
+        do { entries = try root.entries() } catch {
+            context.reporter.failed(error, at: Location(root: rootPath, harness: nil), doing: "list the storage root")
+            return []
+        }
+        return entries
+            .filter { isHarnessName($0.name) && ($0.kind == .directory || $0.kind == .unknown) }
+            .sorted { $0.name < $1.name }
+            .compactMap { entry in (try? root.openDirectory(entry.name)).map { (entry.name, $0) } }
+    }
+
+    /// The bash-tasks tree in `parent` (a harness directory, or the root for the legacy
+    /// tree); nil when there is none. A link there is reported and never followed.
+    static func open(in parent: DirectoryHandle, harness: String?, rootPath: String, mirror: TaskMirror?,
+                     context: ReconcileContext) -> Tree? {
+        let location = Location(root: rootPath, harness: harness)
+        do {
+            let directory = try parent.openDirectory(directoryName)
+            return Tree(root: rootPath, harness: harness, directory: directory, parent: parent, mirror: mirror)
+        } catch {
+            switch error.code {
+            case .noSuchFileOrDirectory: break
+            case .notDirectory, .tooManySymbolicLinkLevels:
+                // O_NOFOLLOW|O_DIRECTORY on a link fails with either; a plain file is no tree.
+                if (try? parent.status(directoryName))??.kind == .symlink {
+                    reportSymlink(parent.childPath(directoryName), location: location, context: context)
+                }
+            default:
+                context.reporter.failed(error, at: location, doing: "open the bash-tasks tree")
             }
             return nil
         }
     }
 
+    /// The session directories of a tree (and links where they should be, reported later).
+    func sessionNames(context: ReconcileContext) -> [String] {
+        do {
+            return try directory.entries()
+                .filter { $0.kind == .directory || $0.kind == .unknown || $0.kind == .symlink }
+                .map(\.name)
+        } catch {
+            context.reporter.failed(error, at: location(), doing: "list the bash-tasks tree")
+            return []
+        }
+    }
+
     static func reportSymlink(_ path: String, location: Location, context: ReconcileContext) {
-        context.reporter.report(ActionReport(.skipSymlink, path: path, location: location, dryRun: context.dryRun,
+        context.reporter.report(ActionReport(.skipSymlink, path: path, location: location,
                                              message: "Not following symbolic link \(path)"))
     }
 }

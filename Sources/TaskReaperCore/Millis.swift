@@ -11,3 +11,13 @@ extension Millis {
 /// `now - then`, never negative: an mtime from the future (clock step) counts as age 0.
 @inlinable
 public func age(of then: Millis, at now: Millis) -> Millis { now > then ? now - then : 0 }
+
+extension Millis {
+    /// `self + other`, pinned at `.max` instead of trapping: times and durations come from
+    /// untrusted files (a started_at near 2^64, a far-future mtime) and must never crash a pass.
+    @inlinable
+    public func saturatingAdd(_ other: Millis) -> Millis {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}

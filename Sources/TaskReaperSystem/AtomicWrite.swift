@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 extension DirectoryHandle {
     /// The temp name for our atomic write of `name`: the harness's own pattern
@@ -42,14 +43,8 @@ extension DirectoryHandle {
         }
         do {
             defer { close(file) }
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { raw in write(file, raw.baseAddress! + offset, raw.count - offset) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SystemError("write", childPath(temp))
-                }
-                offset += n
+            do { _ = try FileDescriptor(rawValue: file).writeAll(bytes) } catch {
+                throw SystemError("write", childPath(temp), code: (error as? Errno) ?? .ioError)
             }
             if let original {
                 // umask may have narrowed the create mode; match the original exactly.

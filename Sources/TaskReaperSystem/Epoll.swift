@@ -34,37 +34,3 @@ public final class Epoll {
         return events[0..<Int(n)].map { $0.data.u64 }
     }
 }
-
-/// Signals delivered as readable data instead of handlers: the loop sees them in order
-/// with everything else, and an action in progress is never interrupted.
-public final class SignalChannel {
-    public let fd: Int32
-
-    /// Blocks `signals` for this thread (call before other threads start, so they inherit it).
-    public init(_ signals: [Int32]) throws(SystemError) {
-        var set = sigset_t()
-        _ = signals.withUnsafeBufferPointer { taskreaper_block_signals($0.baseAddress, Int32($0.count), &set) }
-        fd = signalfd(-1, &set, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
-        guard fd >= 0 else { throw SystemError("signalfd", "(signals)") }
-    }
-
-    deinit { close(fd) }
-
-    public func read() -> [Int32] {
-        var result: [Int32] = []
-        var info = signalfd_siginfo()
-        while Glibc.read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-            result.append(Int32(info.ssi_signo))
-        }
-        return result
-    }
-}
-
-/// A pidfd: readable when the process exits (becomes a zombie or is reaped).
-public enum PidFD {
-    /// nil when the process no longer exists.
-    public static func open(_ pid: pid_t) -> Int32? {
-        let fd = pidfd_open(pid, 0)
-        return fd >= 0 ? fd : nil
-    }
-}

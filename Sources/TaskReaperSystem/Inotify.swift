@@ -19,6 +19,10 @@ public final class Inotify {
         /// The watched directory itself went away (deleted, moved, unmounted): its wd is dead.
         public var watchEnded: Bool { mask & UInt32(IN_IGNORED) != 0 }
         public var selfGone: Bool { mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_UNMOUNT)) != 0 }
+        /// A name was created or moved in.
+        public var appeared: Bool { mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 }
+        /// A name was deleted or moved out.
+        public var vanished: Bool { mask & UInt32(IN_DELETE | IN_MOVED_FROM) != 0 }
     }
 
     public init() throws(SystemError) {
@@ -35,6 +39,10 @@ public final class Inotify {
     /// Directories appearing and disappearing: roots, harness directories, trees.
     public static let directoryMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
         | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+    /// The parent of a root: the root appearing or going. IN_MASK_ADD: roots sharing a
+    /// parent share its watch descriptor.
+    public static let parentMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR | IN_MASK_ADD)
 
     /// Returns the watch descriptor. ENOSPC means the per-user watch limit is exhausted.
     public func addWatch(_ directory: DirectoryHandle, mask: UInt32) throws(SystemError) -> Int32 {

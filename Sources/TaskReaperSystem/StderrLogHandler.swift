@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import SystemPackage
 
 /// `taskreaper: <level>: <message> KEY=value...` on stderr (or any fd), one write(2) per
 /// line so lines from worker threads never interleave. Only the TASKREAPER_* fields are
@@ -25,14 +26,10 @@ public struct StderrLogHandler: LogHandler, Sendable {
     }
 
     public func log(event: LogEvent) {
-        var bytes = Self.line(level: event.level, message: event.message.description,
+        let bytes = Self.line(level: event.level, message: event.message.description,
                               handlerMetadata: metadata, callMetadata: event.metadata ?? [:])
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 { if errno == EINTR { continue }; return }
-            offset += n
-        }
+        // A closed stderr loses the line: nowhere left to say so.
+        _ = try? FileDescriptor(rawValue: fd).writeAll(bytes)
     }
 
     /// The line for one record, newline included.

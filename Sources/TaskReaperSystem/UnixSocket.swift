@@ -55,6 +55,15 @@ public enum UnixSocket {
         return fd
     }
 
+    /// Closes a listener, removing the socket file we bound (none for systemd's).
+    public static func closeListener(_ listener: Int32, removing path: String?) {
+        _ = Glibc.close(listener)
+        if let path { _ = unlink(path) }
+    }
+
+    /// Who may use our control socket besides root.
+    public static var effectiveUID: uid_t { geteuid() }
+
     /// The connecting process's uid (SO_PEERCRED).
     public static func peerUID(_ fd: Int32) -> uid_t? {
         let uid = taskreaper_peer_uid(fd)
@@ -77,5 +86,45 @@ public enum UnixSocket {
             for (i, byte) in bytes.enumerated() { raw[i] = byte }
         }
         return address
+    }
+}
+
+/// One accepted client of the control socket: non-blocking, closed when released.
+public final class UnixConnection {
+    public let fd: Int32
+
+    private init(fd: Int32) { self.fd = fd }
+
+    deinit { close(fd) }
+
+    /// The next pending connection on a non-blocking listener; nil when none is left.
+    public static func accept(from listener: Int32) -> UnixConnection? {
+        let fd = taskreaper_accept(listener)
+        return fd >= 0 ? UnixConnection(fd: fd) : nil
+    }
+
+    /// The connecting process's uid (SO_PEERCRED).
+    public var peerUID: uid_t? { UnixSocket.peerUID(fd) }
+
+    public enum Received: Equatable {
+        case bytes([UInt8])
+        /// Nothing there yet (EAGAIN, EINTR).
+        case wouldBlock
+        /// The peer closed its end (or the connection failed).
+        case closed
+    }
+
+    /// Up to `limit` bytes, without blocking.
+    public func receive(limit: Int) -> Received {
+        var chunk = [UInt8](repeating: 0, count: limit)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+        if n > 0 { return .bytes(Array(chunk[..<n])) }
+        if n < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return .wouldBlock }
+        return .closed
+    }
+
+    /// Sends without blocking and without SIGPIPE; a client that does not read loses it.
+    public func sendWithoutBlocking(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL)) }
     }
 }

@@ -43,8 +43,8 @@ struct Sweep: ParsableCommand {
             printError("taskreaper: cannot read the process table: \(error)")
             throw ExitCode(ExitStatus.itemsFailed)
         }
-        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), jsonLinesFD: json ? STDOUT_FILENO : nil)
-        let context = ReconcileContext(policy: policyOptions.policy, dryRun: dryRun, processes: processes, reporter: reporter)
+        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), jsonLinesFD: json ? STDOUT_FILENO : nil, dryRun: dryRun)
+        let context = ReconcileContext(policy: policyOptions.policy, processes: processes, reporter: reporter)
         let result = Sweeper(roots: roots, context: context).run()
         if !json, isatty(STDOUT_FILENO) == 1 {
             if roots.isEmpty {

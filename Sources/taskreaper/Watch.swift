@@ -43,13 +43,13 @@ struct Watch: ParsableCommand {
         guard !roots.isEmpty else {
             throw ValidationError("no storage root: none of the default roots exists; name one with --root")
         }
-        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"))
+        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), dryRun: dryRun)
         var options = WatchOptions()
         options.rescanInterval = rescanInterval
         options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())
         let watcher: Watcher
         do {
-            let context = ReconcileContext(policy: policyOptions.policy, dryRun: dryRun, processes: try ProcessTable(), reporter: reporter)
+            let context = ReconcileContext(policy: policyOptions.policy, processes: try ProcessTable(), reporter: reporter)
             watcher = try Watcher(roots: roots, context: context, options: options)
         } catch {
             printError("taskreaper: cannot start watching: \(error)")

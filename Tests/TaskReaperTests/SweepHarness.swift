@@ -37,8 +37,8 @@ func sweep(_ root: String, policy: Policy = Policy(), dryRun: Bool = false,
            clock: @escaping @Sendable () -> Millis = WallClock.now) throws -> SweepRun {
     let handler = CollectingLogHandler()
     let logger = Logger(label: "test") { _ in handler }
-    let context = ReconcileContext(policy: policy, dryRun: dryRun, processes: try ProcessTable(),
-                                   reporter: Reporter(logger: logger), clock: clock)
+    let context = ReconcileContext(policy: policy, processes: try ProcessTable(),
+                                   reporter: Reporter(logger: logger, dryRun: dryRun), clock: clock)
     return SweepRun(result: Sweeper(roots: [root], context: context).run(), log: handler)
 }
 

@@ -19,8 +19,8 @@ final class TaskMirrorTests: XCTestCase {
 
     private func context(_ policy: Policy, log: CollectingLogHandler, dryRun: Bool = false) throws -> ReconcileContext {
         let now = self.now
-        return ReconcileContext(policy: policy, dryRun: dryRun, processes: try ProcessTable(),
-                                reporter: Reporter(logger: Logger(label: "test") { _ in log }),
+        return ReconcileContext(policy: policy, processes: try ProcessTable(),
+                                reporter: Reporter(logger: Logger(label: "test") { _ in log }, dryRun: dryRun),
                                 clock: { now.read() })
     }
 

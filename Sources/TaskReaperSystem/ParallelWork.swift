@@ -7,7 +7,7 @@ import Synchronization
 /// index. Removal is dominated by unlink(2) latency, not CPU: overlapping sessions on more
 /// threads than cores is what makes a sweep beat a serial `find -delete` (see
 /// bench-results). Returns when every item is done.
-func forEachConcurrently(_ count: Int, workers: Int, _ body: @escaping @Sendable (Int) -> Void) {
+public func forEachConcurrently(_ count: Int, workers: Int, _ body: @escaping @Sendable (Int) -> Void) {
     guard count > 0 else { return }
     let threads = max(1, min(workers, count))
     if threads == 1 {

@@ -1,10 +1,8 @@
-import TaskReaperSystem
-
 /// What an inotify watch descriptor stands for. A directory we hold open never reports its
 /// own deletion (IN_DELETE_SELF waits for the last reference), so removals of roots, harness
 /// directories and trees are seen from their parent (IN_DELETE, IN_MOVED_FROM); roots'
 /// parents are watched for that (and for a root coming back), apart from these targets.
-enum WatchTarget {
+enum WatchTarget: Hashable {
     /// A storage root: harness directories and a legacy `bash-tasks` appear here.
     case root(Int)
     /// `<root>/<harness>`: its `bash-tasks` may appear later.
@@ -19,4 +17,20 @@ enum WatchTarget {
 struct SessionKey: Hashable {
     let tree: String
     let name: String
+}
+
+/// What the registry learned that the loop must act on: sessions to look at, sessions and
+/// trees that are gone (their deadlines and pidfds go too), or a reason to look everywhere.
+struct RegistryChanges {
+    var look: [SessionKey] = []
+    var forgotten: [SessionKey] = []
+    var forgottenTrees: [String] = []
+    var rescan: String?
+
+    mutating func merge(_ other: RegistryChanges) {
+        look += other.look
+        forgotten += other.forgotten
+        forgottenTrees += other.forgottenTrees
+        rescan = rescan ?? other.rescan
+    }
 }

@@ -32,6 +32,8 @@ public enum ActionKind: String, CaseIterable, Sendable {
     case rescan
     /// `watch` could not add an inotify watch: the per-user limit is exhausted.
     case watchLimit = "watch_limit"
+    /// `watch` could not open a pidfd: the descriptor limit is reached; tasks are polled.
+    case descriptorLimit = "fd_limit"
     /// A row of aft.db still non-terminal while its task's JSON is terminal, updated from
     /// the JSON (an earlier row update was deferred, or someone finalized only the file).
     case syncRow = "sync_row"
@@ -59,6 +61,7 @@ public enum ActionKind: String, CaseIterable, Sendable {
         case .skipLockedRoot: return "10ee9eb874cf48fa8926b266f0d47564"
         case .rescan: return "5464f6502c49431683a39e292acea3ce"
         case .watchLimit: return "61e54de10a724418869e9f4f25eb378e"
+        case .descriptorLimit: return "0d00fabc6d714932b60a017f128a9310"
         case .syncRow: return "b2dfa50e8e624567a4b17857cadbf269"
         case .dbBusy: return "f97bd6663ec645c598752adef8607d83"
         case .error: return "297b648640434786b367b1a5c475d6b4"
@@ -72,7 +75,7 @@ public enum ActionKind: String, CaseIterable, Sendable {
         switch self {
         case .finalize, .terminateGroup, .quarantine, .syncRow: return .notice
         case .writeKillMarker, .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .summary, .rescan: return .info
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .watchLimit, .dbBusy: return .warning
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .watchLimit, .descriptorLimit, .dbBusy: return .warning
         case .error: return .error
         }
     }

@@ -1,0 +1,53 @@
+import Logging
+import TaskReaperCore
+
+/// A report's facts as one ordered list of snake_case names and values: the single
+/// description from which both its `--json` object and its journal fields are derived,
+/// so the two can never disagree.
+///
+/// Journal spelling: `TASKREAPER_<NAME>` upper-cased; booleans `1`/`0`; arrays joined
+/// with `:`; an object becomes one field per non-zero member, `TASKREAPER_<NAME>_<MEMBER>`.
+/// A `.null` value is part of the JSON (a stable shape) and absent from the journal.
+struct ReportFields {
+    private struct Entry {
+        let key: String
+        let value: JSONValue
+        /// The journal's name when it differs from the key (published names never change).
+        let journalName: String?
+    }
+
+    private var entries: [Entry] = []
+
+    mutating func add(_ key: String, _ value: JSONValue, journalName: String? = nil) {
+        entries.append(Entry(key: key, value: value, journalName: journalName))
+    }
+
+    mutating func add(_ key: String, _ value: String?) { if let value { add(key, .string(value)) } }
+
+    /// One `--json` line's object, in this order.
+    var jsonObject: JSONObject {
+        var object = JSONObject()
+        for entry in entries { object[entry.key] = entry.value }
+        return object
+    }
+
+    /// Every field but `message` (the handler writes MESSAGE, PRIORITY, SYSLOG_IDENTIFIER).
+    func journalMetadata(messageID: String) -> Logger.Metadata {
+        var fields: Logger.Metadata = ["MESSAGE_ID": .string(messageID)]
+        for entry in entries where entry.key != "message" {
+            let name = "TASKREAPER_" + (entry.journalName ?? entry.key.uppercased())
+            switch entry.value {
+            case .null: continue
+            case .bool(let flag): fields[name] = .string(flag ? "1" : "0")
+            case .string(let text): fields[name] = .string(text)
+            case .array(let items): fields[name] = .string(items.map { $0.stringValue ?? JSONWriter.compact($0) }.joined(separator: ":"))
+            case .object(let members):
+                for (member, value) in members.members where value != .integer(0) {
+                    fields[name + "_" + member.uppercased()] = .string(value.stringValue ?? JSONWriter.compact(value))
+                }
+            case .number(let text): fields[name] = .string(text)
+            }
+        }
+        return fields
+    }
+}

@@ -1,0 +1,323 @@
+import TaskReaperCore
+import TaskReaperSystem
+
+/// The inotify side of `watch`: which roots are open, which trees and sessions exist, and
+/// which watch descriptor stands for what. Trees are found through `Tree`'s discovery, the
+/// one `sweep` uses. Events come in, `RegistryChanges` go out: the registry never decides
+/// anything about a task, it only says where to look.
+final class WatchRegistry {
+    struct RootState {
+        let path: String
+        var handle: DirectoryHandle?
+        var wd: Int32?
+        /// Missing or locked: try again at this moment.
+        var retryAt: Millis?
+        var lockReported = false
+        /// The root's aft.db while the root is open.
+        var mirror: TaskMirror?
+    }
+
+    private struct TreeState {
+        let tree: Tree
+        let wd: Int32?
+    }
+
+    private let inotify: Inotify
+    private let context: ReconcileContext
+    private let options: WatchOptions
+    private(set) var roots: [RootState]
+    private var targets: [Int32: WatchTarget] = [:]
+    private var watched: [WatchTarget: Int32] = [:]
+    /// Parent directory watch -> the roots in it (several roots may share a parent).
+    private var rootParents: [Int32: [Int]] = [:]
+    private var trees: [String: TreeState] = [:]
+    private(set) var watchLimitReached = false
+    /// While the watch limit leaves part of the trees unwatched: the next covering rescan.
+    private(set) var uncoveredRescanAt: Millis?
+
+    init(roots: [String], inotify: Inotify, context: ReconcileContext, options: WatchOptions) {
+        self.inotify = inotify
+        self.context = context
+        self.options = options
+        // One spelling per root: paths of trees are compared as strings.
+        self.roots = roots.map { path in
+            var path = path
+            while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+            return RootState(path: path)
+        }
+    }
+
+    // MARK: What the loop asks
+
+    var rootPaths: [String] { roots.map(\.path) }
+    var openRootCount: Int { roots.filter { $0.handle != nil }.count }
+    var treeCount: Int { trees.count }
+    /// Session directories with a watch.
+    private(set) var sessionCount = 0
+    var watchCount: Int { targets.count + rootParents.count }
+    var nextRetry: Millis? { roots.compactMap(\.retryAt).min() }
+
+    func tree(of key: SessionKey) -> Tree? { trees[key.tree]?.tree }
+
+    /// Watch a session before looking at it: whatever changes after the listing raises an event.
+    func watchSession(_ key: SessionKey) {
+        guard watched[.session(key)] == nil, let tree = tree(of: key),
+              let directory = try? tree.directory.openDirectory(key.name) else { return }
+        _ = addWatch(directory, mask: Inotify.sessionMask, target: .session(key))
+    }
+
+    func forgetSession(_ key: SessionKey) { removeWatch(.session(key)) }
+
+    // MARK: Roots
+
+    /// Opens every root not open yet (locking it unless a dry run).
+    func openRoots() {
+        var seen = Set<StorageRoot.Identity>()
+        for index in roots.indices where roots[index].handle == nil {
+            roots[index].retryAt = nil
+            watchParent(of: index)
+            let path = roots[index].path
+            guard PathProbe.exists(path) else { continue }  // comes back: the parent watch says so
+            switch StorageRoot.open(path, lock: !context.dryRun, seen: &seen, context: context,
+                                    reportLocked: !roots[index].lockReported) {
+            case .opened(let handle):
+                roots[index].handle = handle
+                roots[index].mirror = TaskMirror(root: handle, rootPath: path, policy: context.policy)
+                roots[index].lockReported = false
+                roots[index].wd = addWatch(handle, mask: Inotify.directoryMask, target: .root(index))
+            case .locked:
+                // A sweep is running; it will finish. Try again soon.
+                roots[index].lockReported = true
+                roots[index].retryAt = context.clock().saturatingAdd(options.rootRetryInterval)
+            case .duplicate:
+                break
+            case .failed:
+                roots[index].retryAt = context.clock().saturatingAdd(options.rootRetryInterval)
+            }
+        }
+    }
+
+    /// A root's retry time has come: true when the caller should retry and rescan.
+    func retryDue(now: Millis) -> Bool {
+        guard roots.contains(where: { ($0.retryAt ?? .max) <= now }) else { return false }
+        for index in roots.indices where roots[index].handle != nil { roots[index].retryAt = nil }
+        return true
+    }
+
+    /// The parent of a root tells when the root goes away or comes back.
+    private func watchParent(of index: Int) {
+        guard !rootParents.values.contains(where: { $0.contains(index) }) else { return }
+        let components = roots[index].path.split(separator: "/", omittingEmptySubsequences: true)
+        guard components.count > 0 else { return }
+        let parent = "/" + components.dropLast().joined(separator: "/")
+        do {
+            let wd = try inotify.addWatch(path: parent, mask: Inotify.parentMask)
+            rootParents[wd, default: []].append(index)
+        } catch {
+            // Without it a vanished root is noticed by the retry timer only.
+            roots[index].retryAt = context.clock().saturatingAdd(options.rootRetryInterval)
+        }
+    }
+
+    private func rootGone(_ index: Int) -> RegistryChanges {
+        let path = roots[index].path
+        removeWatch(.root(index))
+        roots[index].wd = nil
+        roots[index].handle = nil  // releases the lock (once the trees and the mirror let go too)
+        roots[index].mirror = nil
+        var changes = RegistryChanges()
+        for (treePath, state) in trees where state.tree.root == path { changes.merge(forgetTree(treePath)) }
+        for target in watched.keys {
+            if case .harnessDirectory(index, _) = target { removeWatch(target) }
+        }
+        return changes
+    }
+
+    // MARK: Discovery
+
+    /// Every tree of every open root, and every session in them, to be looked at.
+    func discover() -> RegistryChanges {
+        var changes = RegistryChanges()
+        for index in roots.indices {
+            guard let root = roots[index].handle else { continue }
+            // A rescan is a new pass: an unusable aft.db is reported again.
+            roots[index].mirror?.beginPass()
+            if let legacy = Tree.open(in: root, harness: nil, rootPath: roots[index].path, mirror: roots[index].mirror, context: context) {
+                changes.merge(addTree(legacy))
+            }
+            for (name, directory) in Tree.harnessDirectories(in: root, rootPath: roots[index].path, context: context) {
+                changes.merge(addHarnessDirectory(name, directory, root: index))
+            }
+        }
+        return changes
+    }
+
+    /// Watches a harness directory (its bash-tasks may appear later) and adds its tree.
+    private func addHarnessDirectory(_ name: String, _ directory: DirectoryHandle, root index: Int) -> RegistryChanges {
+        if watched[.harnessDirectory(root: index, name: name)] == nil {
+            _ = addWatch(directory, mask: Inotify.directoryMask, target: .harnessDirectory(root: index, name: name))
+        }
+        guard let tree = Tree.open(in: directory, harness: name, rootPath: roots[index].path, mirror: roots[index].mirror,
+                                   context: context) else { return RegistryChanges() }
+        return addTree(tree)
+    }
+
+    private func addTree(_ tree: Tree) -> RegistryChanges {
+        let path = tree.directory.path
+        if trees[path] == nil {
+            let wd = addWatch(tree.directory, mask: Inotify.directoryMask, target: .tree(path))
+            trees[path] = TreeState(tree: tree, wd: wd)
+        }
+        guard let state = trees[path] else { return RegistryChanges() }
+        return RegistryChanges(look: state.tree.sessionNames(context: context).map { SessionKey(tree: path, name: $0) })
+    }
+
+    private func forgetTree(_ path: String) -> RegistryChanges {
+        guard trees.removeValue(forKey: path) != nil else { return RegistryChanges() }
+        removeWatch(.tree(path))
+        for target in watched.keys {
+            if case .session(let key) = target, key.tree == path { removeWatch(target) }
+        }
+        return RegistryChanges(forgottenTrees: [path])
+    }
+
+    private func treePath(root index: Int, harness: String?) -> String {
+        roots[index].path + "/" + (harness.map { $0 + "/" } ?? "") + Tree.directoryName
+    }
+
+    // MARK: Events
+
+    func handle(_ events: [Inotify.Event]) -> RegistryChanges {
+        var changes = RegistryChanges()
+        for event in events {
+            if event.overflowed {
+                changes.rescan = changes.rescan ?? "inotify queue overflow"
+                continue
+            }
+            if let indices = rootParents[event.wd] {
+                if event.watchEnded { rootParents[event.wd] = nil }
+                for index in indices where roots[index].path.split(separator: "/").last.map(String.init) == event.name {
+                    if event.vanished, roots[index].handle != nil { changes.merge(rootGone(index)) }
+                    if event.appeared {
+                        openRoots()
+                        changes.rescan = changes.rescan ?? "root \(roots[index].path) appeared"
+                    }
+                }
+                continue
+            }
+            guard let target = targets[event.wd] else { continue }
+            if event.watchEnded {
+                targets[event.wd] = nil
+                if watched[target] == event.wd { forgetTarget(target) }
+            }
+            changes.merge(handle(event, on: target))
+        }
+        return changes
+    }
+
+    private func handle(_ event: Inotify.Event, on target: WatchTarget) -> RegistryChanges {
+        switch target {
+        case .session(let key):
+            if event.watchEnded { return RegistryChanges(forgotten: [key]) }
+            return event.selfGone ? RegistryChanges() : RegistryChanges(look: [key])
+        case .tree(let path):
+            if event.watchEnded { return forgetTree(path) }
+            guard let name = event.name else { return RegistryChanges() }
+            let key = SessionKey(tree: path, name: name)
+            var changes = RegistryChanges()
+            if event.vanished {
+                forgetSession(key)
+                changes.forgotten.append(key)
+            }
+            if event.appeared { changes.look.append(key) }
+            return changes
+        case .harnessDirectory(let index, let harness):
+            guard !event.watchEnded, event.name == Tree.directoryName else { return RegistryChanges() }
+            var changes = RegistryChanges()
+            if event.vanished { changes.merge(forgetTree(treePath(root: index, harness: harness))) }
+            if event.appeared, let directory = try? roots[index].handle?.openDirectory(harness) {
+                changes.merge(addHarnessDirectory(harness, directory, root: index))
+            }
+            return changes
+        case .root(let index):
+            guard !event.watchEnded, let name = event.name, event.isDirectory,
+                  let root = roots[index].handle else { return RegistryChanges() }
+            var changes = RegistryChanges()
+            if event.vanished {
+                if name == Tree.directoryName {
+                    changes.merge(forgetTree(treePath(root: index, harness: nil)))
+                } else {
+                    removeWatch(.harnessDirectory(root: index, name: name))
+                    changes.merge(forgetTree(treePath(root: index, harness: name)))
+                }
+            }
+            if event.appeared {
+                if name == Tree.directoryName {
+                    if let tree = Tree.open(in: root, harness: nil, rootPath: roots[index].path, mirror: roots[index].mirror, context: context) {
+                        changes.merge(addTree(tree))
+                    }
+                } else if Tree.isHarnessName(name), event.isDirectory, let directory = try? root.openDirectory(name) {
+                    changes.merge(addHarnessDirectory(name, directory, root: index))
+                }
+            }
+            return changes
+        }
+    }
+
+    // MARK: Watches
+
+    /// nil when the watch could not be added (reported; the rescan timer covers it).
+    private func addWatch(_ directory: DirectoryHandle, mask: UInt32, target: WatchTarget) -> Int32? {
+        do {
+            let wd = try inotify.addWatch(directory, mask: mask)
+            // Two directories can share an inode only if one replaced the other: the
+            // kernel hands back the same wd, and the newest target is the true one.
+            if let old = targets[wd], old != target { forgetTarget(old) }
+            if watched[target] == nil, case .session = target { sessionCount += 1 }
+            targets[wd] = target
+            watched[target] = wd
+            return wd
+        } catch {
+            if error.code == .noSpace {
+                watchLimit(at: directory.path)
+            } else {
+                context.reporter.failed(error, at: Location(root: "", harness: nil), doing: "watch \(directory.path)")
+            }
+            return nil
+        }
+    }
+
+    private func removeWatch(_ target: WatchTarget) {
+        guard let wd = watched[target] else { return }
+        forgetTarget(target)
+        inotify.removeWatch(wd)
+        targets[wd] = nil
+    }
+
+    /// The bookkeeping of a target whose watch is gone (removed, or ended by the kernel).
+    private func forgetTarget(_ target: WatchTarget) {
+        guard watched.removeValue(forKey: target) != nil else { return }
+        if case .session = target { sessionCount -= 1 }
+    }
+
+    /// The rescan covering what the watch limit left unwatched is due.
+    func uncoveredRescanDue(now: Millis) -> Bool {
+        guard let at = uncoveredRescanAt, at <= now else { return false }
+        uncoveredRescanAt = nil
+        return true
+    }
+
+    private func watchLimit(at path: String) {
+        let now = context.clock()
+        uncoveredRescanAt = min(uncoveredRescanAt ?? .max, now.saturatingAdd(options.uncoveredRescanInterval))
+        guard !watchLimitReached else { return }
+        watchLimitReached = true
+        let limit = Inotify.maxUserWatches().map(String.init) ?? "unknown"
+        var event = ActionReport(.watchLimit, path: path, location: Location(root: "", harness: nil),
+                                 message: "inotify watch limit (\(limit)) reached at \(path): unwatched parts are rescanned every "
+                                     + "\(DurationText.format(options.uncoveredRescanInterval)); raise it with "
+                                     + "`sysctl fs.inotify.max_user_watches=<n>` (persist in /etc/sysctl.d/)")
+        event.details = [("max_user_watches", .string(limit))]
+        context.reporter.report(event)
+    }
+}

@@ -1,0 +1,258 @@
+import Synchronization
+import TaskReaperCore
+import TaskReaperSystem
+
+/// `taskreaper watch`: keeps every tree under its roots reconciled as things happen.
+///
+///     inotify / pidfd / timer / ctl ──▶ WorkQueue ──▶ SessionReconciler ──▶ report
+///          (where to look)            (dirty + due)   (observe, decide, act)
+///
+/// One thread owns all state and waits in epoll, with the queue's earliest deadline as the
+/// timeout, so an idle watcher never wakes. The loop only routes: events go to the
+/// registry (inotify), the process watches (pidfds) or the control server, and whatever
+/// they say to look at goes into the queue; an event never says *what* happened, the
+/// reconciler observes afresh, so a lost or coalesced event costs latency, not correctness.
+public final class Watcher {
+    let context: ReconcileContext
+    let options: WatchOptions
+    let notifier = SystemdNotifier()
+
+    private let epoll: Epoll
+    private let inotify: Inotify
+    private let signals: SignalChannel
+    private let registry: WatchRegistry
+    private let processes: ProcessWatches
+    private var queue = WorkQueue<SessionKey>()
+    private var control: ControlServer?
+    private var timers = WatchTimers()
+    private var stopping = false
+
+    private static let inotifyToken: UInt64 = 0
+    private static let signalToken: UInt64 = 1
+    private static let controlToken: UInt64 = 2
+    private static let pidfdTokenBase: UInt64 = 16
+    private static let clientTokenBase: UInt64 = 1 << 32
+
+    /// Signals are blocked here, before any worker thread exists, so every thread inherits
+    /// the mask and SIGTERM/SIGINT/SIGHUP only ever arrive through the signalfd.
+    public init(roots: [String], context: ReconcileContext, options: WatchOptions = WatchOptions()) throws(SystemError) {
+        self.context = context
+        self.options = options
+        signals = try SignalChannel()
+        epoll = try Epoll()
+        inotify = try Inotify()
+        try epoll.add(inotify.fd, token: Self.inotifyToken)
+        try epoll.add(signals.fd, token: Self.signalToken)
+        registry = WatchRegistry(roots: roots, inotify: inotify, context: context, options: options)
+        processes = ProcessWatches(epoll: epoll, tokenBase: Self.pidfdTokenBase, context: context,
+                                   pollInterval: options.groupRecheckInterval)
+        DescriptorLimit.raiseSoftToHard()
+    }
+
+    /// Runs until SIGTERM or SIGINT; returns the exit status (0).
+    public func run() -> Int32 {
+        let started = context.clock()
+        timers.startedAt = started
+        openControlSocket()
+        registry.openRoots()
+        rescan(reason: "start")
+        timers.start(now: context.clock(), watchdog: notifier.watchdogInterval(), rescanInterval: options.rescanInterval)
+        notifier.notify("READY=1\nSTATUS=\(status())")
+        timers.statusSent(at: context.clock())
+        while !stopping {
+            for token in epoll.wait(timeoutMs: timeout()) {
+                switch token {
+                case Self.inotifyToken: apply(registry.handle(inotify.readEvents()))
+                case Self.signalToken: handleSignals()
+                case Self.controlToken: acceptClients()
+                case Self.clientTokenBase...: control?.serve(Int32(truncatingIfNeeded: token - Self.clientTokenBase), self)
+                default: for key in processes.exited(token: token) { queue.add(key) }
+                }
+            }
+            if stopping { break }
+            runDue()
+            reconcileDirty()
+        }
+        notifier.notify("STOPPING=1")
+        _ = context.reporter.summarize(roots: registry.rootPaths, durationMs: age(of: started, at: context.clock()))
+        return ExitStatus.success
+    }
+
+    // MARK: Waiting
+
+    private func timeout() -> Int32 {
+        if queue.hasDirty { return 0 }  // something asked to be looked at again right away
+        var next = queue.nextDeadline()
+        for candidate in [timers.next, registry.uncoveredRescanAt, registry.nextRetry, control?.nextExpiry] {
+            next = earliest(next, candidate)
+        }
+        guard let next else { return -1 }
+        let now = context.clock()
+        return next <= now ? 0 : Int32(clamping: next - now)
+    }
+
+    private func runDue() {
+        let now = context.clock()
+        if timers.watchdogDue(now: now, interval: notifier.watchdogInterval()) { notifier.notify("WATCHDOG=1") }
+        queue.promoteDue(now: now)
+        if registry.retryDue(now: now) {
+            registry.openRoots()
+            rescan(reason: "root retry")
+        }
+        if timers.safetyRescanDue(now: now, interval: options.rescanInterval) {
+            rescan(reason: "safety interval \(DurationText.format(options.rescanInterval))")
+        }
+        control?.expire(now: now)
+        if timers.statusDue(now: now) { notifier.notify("STATUS=\(status())") }
+        if registry.uncoveredRescanDue(now: now) {
+            rescan(reason: "part of the trees is unwatched (inotify watch limit)")
+        }
+    }
+
+    private func handleSignals() {
+        for signal in signals.read() {
+            switch signal {
+            case .stop: stopping = true
+            case .rescan: rescan(reason: "SIGHUP")
+            }
+        }
+    }
+
+    // MARK: Routing
+
+    /// What the registry learned goes into the queue; what is gone leaves it, with its pidfds.
+    private func apply(_ changes: RegistryChanges) {
+        for key in changes.forgotten {
+            queue.forget(key)
+            processes.release(key)
+        }
+        for tree in changes.forgottenTrees {
+            queue.forget { $0.tree == tree }
+            processes.release { $0.tree == tree }
+        }
+        for key in changes.look { queue.add(key) }
+        if let reason = changes.rescan { rescan(reason: reason) }
+    }
+
+    /// Look at everything: every tree of every open root, every session in them.
+    private func rescan(reason: String) {
+        apply(registry.discover())
+        var event = ActionReport(.rescan, path: registry.rootPaths.joined(separator: ":"),
+                                 location: Location(root: registry.rootPaths.first ?? "", harness: nil),
+                                 message: "Looking at every tree again (\(reason))")
+        event.reason = reason
+        context.reporter.report(event)
+        reconcileDirty()
+    }
+
+    // MARK: Reconciling
+
+    private func reconcileDirty() {
+        guard queue.hasDirty else { return }
+        let work: [(SessionKey, Tree)] = queue.takeDirty().compactMap { key in registry.tree(of: key).map { (key, $0) } }
+        for (key, _) in work { registry.watchSession(key) }
+        let outcomes = Mutex([SessionOutcome?](repeating: nil, count: work.count))
+        let context = self.context
+        // Many sessions at once (start, rescans, bursts): in parallel, as sweep does; a few: here.
+        let parallelSessions = work.count > 16
+        forEachConcurrently(work.count, workers: parallelSessions ? 8 : 1) { index in
+            if SignalChannel.stopPending { return }
+            let outcome = SessionReconciler(tree: work[index].1, name: work[index].0.name, context: context,
+                                            bundleWorkers: parallelSessions ? 1 : 8).reconcile()
+            outcomes.withLock { $0[index] = outcome }
+        }
+        let results = outcomes.withLock { $0 }
+        for (index, (key, _)) in work.enumerated() {
+            guard let outcome = results[index] else {
+                queue.add(key)  // skipped because we are stopping
+                continue
+            }
+            apply(outcome, to: key)
+        }
+        timers.statusChanged(now: context.clock())
+    }
+
+    private func apply(_ outcome: SessionOutcome, to key: SessionKey) {
+        guard outcome.exists else {
+            registry.forgetSession(key)
+            apply(RegistryChanges(forgotten: [key]))
+            return
+        }
+        var due = outcome.nextDue
+        switch processes.update(key, live: outcome.liveProcesses) {
+        case .watched: break
+        case .lookAgainNow: queue.add(key)
+        case .poll: due = earliest(due, context.clock().saturatingAdd(options.groupRecheckInterval))
+        }
+        queue.schedule(key, at: due)
+    }
+
+    // MARK: Control socket
+
+    private func openControlSocket() {
+        if let fd = UnixSocket.activated() {
+            control = ControlServer(listener: fd, path: nil)
+        } else if let path = options.controlSocketPath {
+            do { control = ControlServer(listener: try UnixSocket.listen(at: path), path: path) } catch {
+                context.reporter.failed(error, at: Location(root: registry.rootPaths.first ?? "", harness: nil),
+                                        doing: "open the control socket (watch goes on without it)")
+            }
+        }
+        if let control {
+            do { try epoll.add(control.listener, token: Self.controlToken) } catch { self.control = nil }
+        }
+    }
+
+    private func acceptClients() {
+        guard let control else { return }
+        for fd in control.acceptPending(now: context.clock()) {
+            if (try? epoll.add(fd, token: Self.clientTokenBase + UInt64(fd))) == nil { control.drop(fd) }
+        }
+    }
+
+    private func status() -> String {
+        let c = context.reporter.counters
+        return "\(registry.sessionCount) sessions in \(registry.treeCount) trees, \(processes.count) processes watched; "
+            + "\(c[.finalize]) finalized, \(c[.removeBundle]) removed, \(c[.error]) errors"
+    }
+
+    // MARK: For tests and `ctl status`
+
+    public var watchCount: Int { registry.watchCount }
+    public var watchedProcessCount: Int { processes.count }
+}
+
+extension Watcher: ControlRequests {
+    func controlStatus() -> JSONObject {
+        var object = JSONObject()
+        object["roots"] = .array(registry.rootPaths.map { .string($0) })
+        object["roots_watched"] = .integer(registry.openRootCount)
+        object["trees"] = .integer(registry.treeCount)
+        object["sessions"] = .integer(registry.sessionCount)
+        object["inotify_watches"] = .integer(registry.watchCount)
+        object["processes_watched"] = .integer(processes.count)
+        object["pending_deadlines"] = .integer(queue.deadlineCount)
+        object["next_deadline"] = queue.nextDeadline().map { .integer($0) } ?? .null
+        object["watch_limit_reached"] = .bool(registry.watchLimitReached)
+        object["fd_limit_reached"] = .bool(processes.limitReached)
+        object["dry_run"] = .bool(context.dryRun)
+        object["uptime_ms"] = .integer(age(of: timers.startedAt, at: context.clock()))
+        object["counts"] = .object(context.reporter.counters.countsObject)
+        return object
+    }
+
+    func controlSweep() -> JSONObject {
+        let before = context.reporter.counters
+        let started = context.clock()
+        rescan(reason: "ctl sweep")
+        let delta = context.reporter.counters.since(before)
+        var object = JSONObject()
+        object["sessions"] = .integer(delta.sessions)
+        object["bundles"] = .integer(delta.bundles)
+        object["counts"] = .object(delta.countsObject)
+        object["duration_ms"] = .integer(age(of: started, at: context.clock()))
+        return object
+    }
+
+    func controlRescan() { rescan(reason: "ctl rescan") }
+}

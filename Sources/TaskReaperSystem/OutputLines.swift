@@ -1,0 +1,24 @@
+import Synchronization
+import SystemPackage
+
+/// Lines to a descriptor (stdout for `--json`, stderr for the console log), shared by
+/// worker threads: one lock so lines never interleave (a line over PIPE_BUF is not one
+/// atomic write on a pipe), and every byte written (short writes and EINTR retried).
+public final class OutputLines: Sendable {
+    private let descriptor: FileDescriptor
+    private let lock = Mutex(())
+
+    public init(_ fd: Int32) { descriptor = FileDescriptor(rawValue: fd) }
+
+    /// The newline is added here. A failed write (a closed pipe) is dropped: the journal
+    /// keeps the record, and a reader that went away cannot be told.
+    public func write(_ line: String) {
+        var bytes = Array(line.utf8)
+        if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+        write(bytes: bytes)
+    }
+
+    public func write(bytes: [UInt8]) {
+        lock.withLock { _ in _ = try? descriptor.writeAll(bytes) }
+    }
+}
