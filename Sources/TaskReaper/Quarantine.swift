@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 import TaskReaperCore
 import TaskReaperSystem
 
@@ -30,7 +28,7 @@ struct Quarantine {
                 // The JSON goes last, as in removal: a crash leaves it to be found again.
                 for name in names {
                     do { try session.rename(name, to: name + suffix, in: destination) } catch {
-                        if error.errno == ENOENT { continue }
+                        if error.code == .noSuchFileOrDirectory { continue }
                         throw error
                     }
                 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemPackage
 import TaskReaperCore
 import Synchronization
 import TaskReaperSystem
@@ -32,9 +30,9 @@ public struct SessionReconciler: Sendable {
             session = try tree.directory.openDirectory(name)
             entries = try session.entries()
         } catch {
-            switch error.errno {
-            case ENOENT: break  // gone since the listing
-            case ENOTDIR, ELOOP:
+            switch error.code {
+            case .noSuchFileOrDirectory: break  // gone since the listing
+            case .notDirectory, .tooManySymbolicLinkLevels:
                 // O_NOFOLLOW|O_DIRECTORY on a link fails with either; a plain file is no session.
                 if (try? tree.directory.status(name))??.kind == .symlink {
                     Tree.reportSymlink(tree.directory.childPath(name), location: location, context: context)

@@ -14,6 +14,12 @@ public final class Inotify {
         public let mask: UInt32
         public let name: String?
 
+        public init(wd: Int32, mask: UInt32, name: String?) {
+            self.wd = wd
+            self.mask = mask
+            self.name = name
+        }
+
         public var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
         public var overflowed: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
         /// The watched directory itself went away (deleted, moved, unmounted): its wd is dead.
