@@ -47,75 +47,40 @@ struct BundleReconciler {
     /// One observe/decide/act round; nil when another writer changed the bundle and the
     /// decision must start over from what is on disk now.
     private func attempt() throws(SystemError) -> Outcome? {
-        let bytes: [UInt8]
-        let jsonStatus: FileStatus
-        switch try session.read(jsonName, limit: ReadLimits.taskJSON) {
-        case .absent:
-            return Outcome()  // removed since the listing: nothing left to decide
-        case .notRegular(let kind):
-            let modified = try session.status(jsonName)?.modified ?? context.clock()
-            return corrupt(kind == .symlink ? "is a symbolic link (never followed)" : "is not a regular file", modified: modified)
-        case .tooLarge(let size):
-            let modified = try session.status(jsonName)?.modified ?? context.clock()
-            return corrupt("is \(size) bytes, more than a task JSON can be", modified: modified)
-        case .contents(let contents, let status):
-            bytes = contents
-            jsonStatus = status
+        let task: ObservedTask
+        switch try observe() {
+        case .absent: return Outcome()
+        case .corrupt(let problem, let modified): return corrupt(problem, modified: modified)
+        case .unsupported(let error):
+            context.reporter.report(ActionReport(.skipUnsupportedSchema, path: jsonPath, location: location,
+                                                 message: "Leaving task \(taskID) alone: \(error)"))
+            return Outcome()
+        case .task(let observed): task = observed
         }
-
-        let document: TaskDocument
-        do { document = try TaskDocument(parsing: bytes) } catch {
-            if case .unsupportedSchema = error {
-                context.reporter.report(ActionReport(.skipUnsupportedSchema, path: jsonPath, location: location,
-                                                     message: "Leaving task \(taskID) alone: \(error)"))
-                return Outcome()
-            }
-            return corrupt(error.description, modified: jsonStatus.modified)
-        }
-
-        // CONTRACT §5: probe first, then read the marker (the wrapper writes, then exits).
-        var liveness: Liveness?
-        var marker: ExitMarker?
-        var markerModified: Millis?
-        var markerFileExists = false
-        if !document.status.isTerminal {
-            liveness = context.processes.liveness(of: document, policy: context.policy)
-            let markerRead = try session.read(markerName, limit: ReadLimits.marker)
-            markerFileExists = markerRead != .absent
-            if case .contents(let content, let status) = markerRead, let parsed = ExitMarker.parse(content) {
-                marker = parsed
-                markerModified = status.modified
-            }
-        }
-        let now = context.clock()
-        let observation = TaskObservation(document: document, jsonModified: jsonStatus.modified, liveness: liveness,
-                                          marker: marker, markerModified: markerModified, now: now)
-        switch Decide.task(observation, policy: context.policy) {
+        let document = task.observation.document
+        switch Decide.task(task.observation, policy: context.policy) {
         case .leave(let recheckAt):
             var outcome = Outcome(nextDue: recheckAt)
             // A terminal JSON whose row still says running: the harness would undo us (§6).
-            // Not while the JSON is fresh: a live harness writes the JSON, then its row, and
-            // racing it there would only duplicate its write (and report it as a repair).
             if document.status.isTerminal, let mirror = tree.mirror {
-                let settled = jsonStatus.modified + context.policy.finalizeGrace
-                if now < settled {
-                    outcome.nextDue = earliest(recheckAt, settled)
-                } else if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
-                                                                          jsonPath: jsonPath, context: context) {
-                    outcome.nextDue = earliest(recheckAt, until)
+                switch Housekeeping.rowSync(jsonModified: task.recordStatus.modified, now: task.observation.now, policy: context.policy) {
+                case .settlingUntil(let settled): outcome.nextDue = earliest(recheckAt, settled)
+                case .now:
+                    if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
+                                                                       jsonPath: jsonPath, context: context) {
+                        outcome.nextDue = earliest(recheckAt, until)
+                    }
                 }
             }
-            if liveness == .alive, let pid = document.childPID {
+            if task.observation.liveness == .alive, let pid = document.childPID {
                 outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: document.startedAt, pgid: document.pgid)
             }
             return outcome
         case .finalize(let finalization):
-            return try finalize(finalization, document: document, read: bytes, jsonStatus: jsonStatus,
-                                markerFileExists: markerFileExists, now: now)
+            return try finalize(finalization, task, now: task.observation.now)
         case .enforceTimeout(let finalization):
             guard terminate(document) else { return Outcome() }
-            return try finalize(finalization, document: document, read: bytes, jsonStatus: jsonStatus,
-                                markerFileExists: markerFileExists, now: context.clock())
+            return try finalize(finalization, task, now: context.clock())
         case .removeBundle(let reason):
             return removeBundle(reason, document: document)
         }
@@ -123,10 +88,10 @@ struct BundleReconciler {
 
     // MARK: Finalize
 
-    private func finalize(_ f: Finalization, document: TaskDocument, read original: [UInt8], jsonStatus: FileStatus,
-                          markerFileExists: Bool, now: Millis) throws(SystemError) -> Outcome? {
+    private func finalize(_ f: Finalization, _ task: ObservedTask, now: Millis) throws(SystemError) -> Outcome? {
+        let (document, original, jsonStatus) = (task.observation.document, task.record, task.recordStatus)
         // The seed's write_kill_marker_if_absent: any existing `.exit`, even unreadable, counts.
-        if f.writeKilledMarker, !markerFileExists {
+        if f.writeKilledMarker, !task.markerFileExists {
             if !context.dryRun {
                 let result = try session.writeAtomically(markerName, bytes: Array("killed".utf8), tag: taskID,
                                                          like: jsonStatus, exclusive: true)

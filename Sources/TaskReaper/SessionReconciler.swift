@@ -90,8 +90,7 @@ public struct SessionReconciler: Sendable {
             nextDue = earliest(nextDue, outcome.nextDue)
         }
         context.reporter.counted(bundles: bundles, sessions: 1, nextDue: nextDue)
-        // A session this pass left empty goes in this pass (CONTRACT §5).
-        if removed > 0, removed == sorted.total {
+        if Housekeeping.sessionLeftEmpty(removedEntries: removed, entriesAtStart: sorted.total) {
             // In a dry run the directory stays: a watcher keeps watching it.
             let gone = removeSessionDirectory(why: "left empty") && !context.dryRun
             return SessionOutcome(exists: !gone, nextDue: gone ? nil : nextDue)
