@@ -23,10 +23,3 @@ public struct ReconcileContext: Sendable {
     /// "Removed ..." or "Would remove ...": the same sentence in both modes.
     func verb(_ done: String, _ wouldDo: String) -> String { dryRun ? "Would \(wouldDo)" : done }
 }
-
-/// Size limits for what we read: a task JSON beyond this is not the harness's; a marker
-/// is a handful of bytes.
-enum ReadLimits {
-    static let taskJSON = 16 << 20
-    static let marker = 4096
-}

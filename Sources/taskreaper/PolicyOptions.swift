@@ -1,7 +1,7 @@
 import ArgumentParser
 import TaskReaperCore
 
-/// The decision thresholds of CONTRACT §5, shared by `sweep` and (later) `watch`.
+/// The decision thresholds of CONTRACT §5, shared by `sweep` and `watch`.
 struct PolicyOptions: ParsableArguments {
     @Option(name: .customLong("finalize-grace"), help: ArgumentHelp("How old an exit marker must be before a task is finalized from it (the live harness needs 0.5 s). Default 5s.", valueName: "DUR"),
             transform: DurationArgument.parse)
