@@ -76,8 +76,22 @@ public final class MirrorDatabase: Sendable {
         let realRoot = (try? directory.realPath()) ?? directory.path
         let path = realRoot == "/" ? "/" + fileName : realRoot + "/" + fileName
         var handle: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX
+        var name = path
+        if readOnly {
+            switch try readOnlyMode(in: directory) {
+            case .shared: break
+            case .immutable:
+                // No -wal: the main file holds every committed row, and `immutable` reads it
+                // without the -wal/-shm a WAL-mode reader would otherwise create (a dry run
+                // writes nothing, not even SQLite's side files).
+                flags |= SQLITE_OPEN_URI
+                name = "file:" + uriEscaped(path) + "?immutable=1"
+            case .unreadable:
+                throw .sqlite("its -wal exists without its -shm: a dry run cannot read it without creating aft.db-shm")
+            }
+        }
+        let rc = sqlite3_open_v2(name, &handle, flags, nil)
         var connection = Connection(handle: handle)
         if rc != SQLITE_OK {
             let failure: Failure = (sqlite3_extended_errcode(handle) == Self.cantOpenSymlink) ? .symlink : connection.failure(rc)
@@ -104,6 +118,35 @@ public final class MirrorDatabase: Sendable {
             throw error
         }
         return MirrorDatabase(path: path, readOnly: readOnly, connection: connection)
+    }
+
+    private enum ReadOnlyMode { case shared, immutable, unreadable }
+
+    /// How a reader that must create nothing can open this database: with both side files
+    /// present, as any reader (it adds none); with no -wal, immutable; a -wal without its
+    /// -shm cannot be read without creating the -shm.
+    private static func readOnlyMode(in directory: DirectoryHandle) throws(Failure) -> ReadOnlyMode {
+        let wal = (try? directory.status(fileName + "-wal")) ?? nil
+        let shm = (try? directory.status(fileName + "-shm")) ?? nil
+        switch (wal, shm) {
+        case (nil, _): return .immutable
+        case (_?, _?): return .shared
+        case (_?, nil): return .unreadable
+        }
+    }
+
+    /// A path inside a `file:` URI: `%`, `?`, `#` and non-ASCII bytes escaped (SQLite decodes
+    /// %HH back to the byte).
+    private static func uriEscaped(_ path: String) -> String {
+        var escaped = ""
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"), 0x80...:
+                escaped += "%" + String(byte, radix: 16, uppercase: true)
+            default: escaped.unicodeScalars.append(Unicode.Scalar(byte))
+            }
+        }
+        return escaped
     }
 
     private init(path: String, readOnly: Bool, connection: consuming Connection) {

@@ -302,6 +302,38 @@ final class MirrorTests: XCTestCase {
         XCTAssertEqual(run.actions("remove_bundle").first?["db_row"] as? String, "would_delete")
         XCTAssertEqual(try ["bgb-00000040", "bgb-00000041"].map { try db.row(harness: "opencode", sessionID: sessionID, taskID: $0) }, rows)
     }
+
+    /// Issue 11.6: a dry run over a WAL aft.db whose harness has closed it (no -wal, no -shm)
+    /// created both and left them. It must create nothing, and still read the rows.
+    func testDryRunOverAClosedWALDatabaseCreatesNoSideFiles() throws {
+        var db: HarnessDatabase? = try HarnessDatabase.create(root: root.path)
+        try deliveredBundle("bgb-00000042")
+        try db?.insert(harness: "opencode", sessionID: sessionID, taskID: "bgb-00000042", status: "completed", delivered: true)
+        db = nil  // the harness exits: SQLite checkpoints and removes its side files
+        XCTAssertFalse(BundleFixture.exists(root.path + "/aft.db-wal"))
+        let before = BundleFixture.snapshot(root.path)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: root.path + "/aft.db"))
+        let run = try sweep(["--dry-run"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.actions("remove_bundle").first?["db_row"] as? String, "would_delete", "the row was read")
+        XCTAssertEqual(BundleFixture.snapshot(root.path), before, "no aft.db-wal or aft.db-shm")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: root.path + "/aft.db")), bytes)
+    }
+
+    /// With the harness running (both side files present) a dry run reads through them and
+    /// leaves them as they were.
+    func testDryRunBesideALiveHarnessLeavesItsSideFilesAlone() throws {
+        let db = try HarnessDatabase.create(root: root.path)
+        try deliveredBundle("bgb-00000043")
+        try db.insert(harness: "opencode", sessionID: sessionID, taskID: "bgb-00000043", status: "completed", delivered: true)
+        XCTAssertTrue(BundleFixture.exists(root.path + "/aft.db-wal"))
+        let wal = try Data(contentsOf: URL(fileURLWithPath: root.path + "/aft.db-wal"))
+        let run = try sweep(["--dry-run"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.actions("remove_bundle").first?["db_row"] as? String, "would_delete", "the row, still in the WAL, was read")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: root.path + "/aft.db-wal")), wal)
+        XCTAssertNotNil(try db.row(harness: "opencode", sessionID: sessionID, taskID: "bgb-00000043"))
+    }
 }
 
 private func parse(_ path: String) -> [String: Any] {
