@@ -10,20 +10,25 @@ public struct TaskObservation: Equatable, Sendable {
     /// mtime of `<id>.exit` when a valid marker is present.
     public var markerModified: Millis?
     public var now: Millis
+    /// Where the task's output is (absolute: `io/stdout` or `io/pty` of a task directory,
+    /// `<id>.stdout`/`.pty` of a flat bundle), for the harness's fate_unknown reason.
+    public var outputPath: String?
 
     public init(document: TaskDocument, jsonModified: Millis, liveness: Liveness?, marker: ExitMarker?,
-                markerModified: Millis?, now: Millis) {
+                markerModified: Millis?, now: Millis, outputPath: String? = nil) {
         self.document = document
         self.jsonModified = jsonModified
         self.liveness = liveness
         self.marker = marker
         self.markerModified = markerModified
         self.now = now
+        self.outputPath = outputPath
     }
 }
 
 /// CONTRACT §5 as one pure function: no I/O, no clock. Every row is a case below and a
-/// test in DecideTests.
+/// test in DecideTests. Records of schema 5 and later follow §7.4's differences (fate_unknown,
+/// killed = 137 on schema 7, no stale-after), selected by the record's own schema_version.
 public enum Decide {
     public static func task(_ o: TaskObservation, policy: Policy) -> Verdict {
         let task = o.document
@@ -47,7 +52,7 @@ public enum Decide {
                 guard markerAge >= policy.finalizeGrace else {
                     return .leave(recheckAt: (o.markerModified ?? o.now) + policy.finalizeGrace)
                 }
-                let (status, exitCode) = marker.outcome
+                let (status, exitCode) = marker.outcome(schemaVersion: task.schemaVersion)
                 let reason = task.status == .killing ? "recovered from inconsistent killing state" : nil
                 return .finalize(Finalization(from: task.status, to: status, exitCode: exitCode, reason: reason))
             }
@@ -60,13 +65,17 @@ public enum Decide {
                     return .finalize(Finalization(from: .running, to: .killed, exitCode: nil,
                                                   reason: "pty_lost_on_bridge_restart"))
                 }
+                if task.followsCurrentRules {
+                    return .finalize(Finalization(from: .running, to: .fateUnknown, exitCode: nil,
+                                                  reason: fateUnknownReason(taskID: task.taskID, outputPath: o.outputPath)))
+                }
                 return .finalize(Finalization(from: .running, to: .failed, exitCode: nil,
                                               reason: "process exited without exit marker"))
             }
             guard task.status == .running else { return .leave(recheckAt: nil) }
             return runningAndAlive(o, policy: policy)
 
-        case .completed, .failed, .killed, .timedOut:
+        case .completed, .failed, .killed, .timedOut, .fateUnknown:
             fatalError("terminal handled above")
         }
     }
@@ -75,7 +84,8 @@ public enum Decide {
         let task = o.document
         let runtime = age(of: task.startedAt, at: o.now)
         var deadlines: [Millis] = []
-        if policy.staleAfter > 0 {
+        // The current harness enforces timeout_ms itself and dropped the 24 h rule (§7.4).
+        if policy.staleAfter > 0, !task.followsCurrentRules {
             if runtime >= policy.staleAfter {
                 return .finalize(Finalization(from: .running, to: .killed, exitCode: nil,
                                               reason: "orphaned (>\(DurationText.format(policy.staleAfter)))",
@@ -102,6 +112,12 @@ public enum Decide {
         guard policy.abandonedAfter > 0 else { return .leave(recheckAt: nil) }
         if jsonAge >= policy.abandonedAfter { return .removeBundle(.abandoned) }
         return .leave(recheckAt: o.jsonModified + policy.abandonedAfter)
+    }
+
+    /// The harness's own words for a running task whose process is gone without a marker
+    /// (registry.rs `restart_fate_unknown_reason`; docs/formats.md §4.4).
+    public static func fateUnknownReason(taskID: String, outputPath: String?) -> String {
+        "task \(taskID): daemon restarted, process fate unknown, last output at \(outputPath ?? "(unknown)")"
     }
 
     /// A JSON that does not parse: quarantined once old enough, reported before that.

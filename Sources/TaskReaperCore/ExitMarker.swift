@@ -13,12 +13,14 @@ public enum ExitMarker: Equatable, Sendable {
         return Int32(text, radix: 10).map(ExitMarker.code)
     }
 
-    /// The marker table: the terminal state and exit code the marker stands for.
-    public var outcome: (status: TaskStatus, exitCode: Int32?) {
+    /// The marker table: the terminal state and exit code the marker stands for. `killed`
+    /// is exit code 137 on schema 7, as the harness's `terminal_exit_code_for_status` gives
+    /// (CONTRACT §7.4); null before.
+    public func outcome(schemaVersion: UInt32) -> (status: TaskStatus, exitCode: Int32?) {
         switch self {
         case .code(0): return (.completed, 0)
         case .code(let n): return (.failed, n)
-        case .killed: return (.killed, nil)
+        case .killed: return (.killed, schemaVersion >= 7 ? 137 : nil)
         }
     }
 }

@@ -2,8 +2,13 @@
 /// and kept as the ordered JSON object so that a rewrite preserves unknown keys and the
 /// exact text of every value it does not change.
 public struct TaskDocument: Equatable, Sendable {
+    /// What a rewrite of a schema 2-4 record becomes (the seed's `write_task`). A record of
+    /// schema 5 or later keeps its own version (CONTRACT §7.2).
     public static let writtenSchemaVersion: UInt32 = 4
-    public static let readableSchemaVersions: Set<UInt32> = [2, 3, 4]
+    /// Every schema the harness has written (docs/formats.md §3.4); flat or directory.
+    public static let readableSchemaVersions: ClosedRange<UInt32> = 2...7
+    /// The first schema of the current harness's rules (CONTRACT §7.4).
+    public static let currentRulesSchema: UInt32 = 5
 
     public private(set) var object: JSONObject
     public let schemaVersion: UInt32
@@ -30,7 +35,7 @@ public struct TaskDocument: Equatable, Sendable {
             switch self {
             case .notJSON(let error): return "not valid JSON: \(error)"
             case .notAnObject: return "not a JSON object"
-            case .unsupportedSchema(let v): return "unsupported schema_version \(v) (expected 2, 3 or 4)"
+            case .unsupportedSchema(let v): return "unsupported schema_version \(v) (expected 2 to 7)"
             case .invalidField(let key, let why): return "field '\(key)' \(why)"
             }
         }
@@ -78,15 +83,15 @@ public struct TaskDocument: Equatable, Sendable {
 
     /// The seed's `mark_terminal` followed by `write_task`: status, exit_code, finished_at,
     /// duration_ms (saturating), child_pid = null, status_reason, completion_delivered =
-    /// !notify_on_completion; pgid kept; schema upgraded to 4 with every schema-4 key present
-    /// (serde writes them all). Unknown keys stay where they were.
+    /// !notify_on_completion; pgid kept; every schema-4 key present (serde writes them all);
+    /// schema 2-3 upgraded to 4, 5-7 kept. Unknown keys stay where they were.
     public func markedTerminal(_ status: TaskStatus, exitCode: Int32?, reason: String?, now: Millis) -> TaskDocument {
         precondition(status.isTerminal)
         var object = self.object
         for (key, defaultValue) in Self.schema4Defaults where object[key] == nil {
             object[key] = defaultValue
         }
-        object["schema_version"] = .integer(Self.writtenSchemaVersion)
+        object["schema_version"] = .integer(max(schemaVersion, Self.writtenSchemaVersion))
         object["status"] = .string(status.rawValue)
         object["exit_code"] = exitCode.map { .integer($0) } ?? .null
         object["finished_at"] = .integer(now)
@@ -97,6 +102,9 @@ public struct TaskDocument: Equatable, Sendable {
         // The object was valid before and every value set here is valid: cannot throw.
         return try! TaskDocument(object: object)
     }
+
+    /// Whether the current harness's rules apply (CONTRACT §7.4): fate_unknown, no stale-after.
+    public var followsCurrentRules: Bool { schemaVersion >= Self.currentRulesSchema }
 
     /// Pretty-printed like serde_json's `to_vec_pretty`.
     public func encoded() -> [UInt8] { JSONWriter.pretty(.object(object)) }

@@ -8,9 +8,9 @@ final class DecideTests: XCTestCase {
 
     private func document(_ status: String, mode: String = "pipes", startedAgo: Millis = 10 * .minute,
                           childPID: String = "4242", pgid: String = "4242", delivered: Bool = false,
-                          notify: Bool = true, timeoutMs: String = "null") -> TaskDocument {
+                          notify: Bool = true, timeoutMs: String = "null", schema: Int = 4) -> TaskDocument {
         let text = """
-        {"schema_version": 4, "task_id": "bgb-0000abcd", "session_id": "ses", "command": "sleep 1",
+        {"schema_version": \(schema), "task_id": "bgb-0000abcd", "session_id": "ses", "command": "sleep 1",
          "mode": "\(mode)", "workdir": "/w", "project_root": null, "status": "\(status)",
          "started_at": \(now - startedAgo), "finished_at": null, "duration_ms": null, "timeout_ms": \(timeoutMs),
          "exit_code": null, "child_pid": \(childPID), "pgid": \(pgid), "completion_delivered": \(delivered),
@@ -23,7 +23,8 @@ final class DecideTests: XCTestCase {
                          marker: ExitMarker? = nil, markerAgo: Millis = 10 * .second) -> TaskObservation {
         TaskObservation(document: document, jsonModified: now - jsonAgo,
                         liveness: document.status.isTerminal ? nil : (liveness ?? .alive),
-                        marker: marker, markerModified: marker == nil ? nil : now - markerAgo, now: now)
+                        marker: marker, markerModified: marker == nil ? nil : now - markerAgo, now: now,
+                        outputPath: "/r/opencode/bash-tasks/ab/bash-0123456789abcdef/io/stdout")
     }
 
     struct Row {
@@ -92,6 +93,50 @@ final class DecideTests: XCTestCase {
         ]
         for row in rows {
             XCTAssertEqual(Decide.task(row.observation, policy: row.policy), row.expected, row.name, line: row.line)
+        }
+    }
+
+    /// CONTRACT §7.4: records of schema 5 and later, one case per row, and every row of §5
+    /// that §7.4 keeps, proven unchanged on each of those schemas.
+    func testEveryRowOfTheCurrentHarnessTable() {
+        var timeouts = policy
+        timeouts.enforceTimeouts = true
+        let fateUnknown = "task bgb-0000abcd: daemon restarted, process fate unknown, last output at /r/opencode/bash-tasks/ab/bash-0123456789abcdef/io/stdout"
+        for schema in 5...7 {
+            let killedCode: Int32? = schema == 7 ? 137 : nil
+            let rows: [Row] = [
+                // running | gone, no marker | fate_unknown, exit_code null, the harness's reason
+                Row(name: "s\(schema) running, gone, no marker", observation: observe(document("running", schema: schema), liveness: .gone),
+                    policy: policy, expected: .finalize(Finalization(from: .running, to: .fateUnknown, exitCode: nil, reason: fateUnknown)), line: #line),
+                // killed by marker | exit_code 137 on schema 7 (terminal_exit_code_for_status)
+                Row(name: "s\(schema) running, marker killed", observation: observe(document("running", schema: schema), liveness: .gone, marker: .killed),
+                    policy: policy, expected: .finalize(Finalization(from: .running, to: .killed, exitCode: killedCode, reason: nil)), line: #line),
+                Row(name: "s\(schema) killing, marker killed", observation: observe(document("killing", schema: schema), liveness: .gone, marker: .killed),
+                    policy: policy, expected: .finalize(Finalization(from: .killing, to: .killed, exitCode: killedCode, reason: "recovered from inconsistent killing state")), line: #line),
+                // running | alive past stale-after | not applied: only --enforce-timeouts acts
+                Row(name: "s\(schema) running, alive, 25 h old: left", observation: observe(document("running", startedAgo: 25 * .hour, schema: schema), liveness: .alive),
+                    policy: policy, expected: .leave(recheckAt: nil), line: #line),
+                Row(name: "s\(schema) running, alive, past timeout, enforced", observation: observe(document("running", startedAgo: 25 * .hour, timeoutMs: "60000", schema: schema), liveness: .alive),
+                    policy: timeouts, expected: .enforceTimeout(Finalization(from: .running, to: .timedOut, exitCode: 124, reason: "timed out (enforced by taskreaper)")), line: #line),
+                // Everything else as in §5:
+                Row(name: "s\(schema) starting, old, no pid", observation: observe(document("starting", childPID: "null", pgid: "null", schema: schema), jsonAgo: 6 * .minute),
+                    policy: policy, expected: .finalize(Finalization(from: .starting, to: .failed, exitCode: nil, reason: "spawn aborted")), line: #line),
+                Row(name: "s\(schema) killing, gone, no marker", observation: observe(document("killing", schema: schema), liveness: .gone),
+                    policy: policy, expected: .finalize(Finalization(from: .killing, to: .killed, exitCode: nil, reason: "killed while owner was gone", writeKilledMarker: true)), line: #line),
+                Row(name: "s\(schema) running pty, gone", observation: observe(document("running", mode: "pty", schema: schema), liveness: .gone),
+                    policy: policy, expected: .finalize(Finalization(from: .running, to: .killed, exitCode: nil, reason: "pty_lost_on_bridge_restart")), line: #line),
+                Row(name: "s\(schema) running, marker 3", observation: observe(document("running", schema: schema), liveness: .gone, marker: .code(3)),
+                    policy: policy, expected: .finalize(Finalization(from: .running, to: .failed, exitCode: 3, reason: nil)), line: #line),
+                Row(name: "s\(schema) running, marker younger than the grace", observation: observe(document("running", schema: schema), liveness: .gone, marker: .code(0), markerAgo: 2 * .second),
+                    policy: policy, expected: .leave(recheckAt: now - 2 * .second + 5 * .second), line: #line),
+                Row(name: "s\(schema) fate_unknown, delivered, 2 h old", observation: observe(document("fate_unknown", delivered: true, schema: schema), jsonAgo: 2 * .hour),
+                    policy: policy, expected: .removeBundle(.delivered), line: #line),
+                Row(name: "s\(schema) fate_unknown, undelivered, 31 d old", observation: observe(document("fate_unknown", schema: schema), jsonAgo: 31 * .day),
+                    policy: policy, expected: .removeBundle(.abandoned), line: #line),
+            ]
+            for row in rows {
+                XCTAssertEqual(Decide.task(row.observation, policy: row.policy), row.expected, row.name, line: row.line)
+            }
         }
     }
 

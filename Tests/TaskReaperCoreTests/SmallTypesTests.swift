@@ -14,9 +14,13 @@ final class ExitMarkerTests: XCTestCase {
     }
 
     func testMarkerTable() {
-        XCTAssertTrue(ExitMarker.code(0).outcome == (.completed, 0))
-        XCTAssertTrue(ExitMarker.code(9).outcome == (.failed, 9))
-        XCTAssertTrue(ExitMarker.killed.outcome == (.killed, nil))
+        for schema: UInt32 in 2...7 {
+            XCTAssertTrue(ExitMarker.code(0).outcome(schemaVersion: schema) == (.completed, 0))
+            XCTAssertTrue(ExitMarker.code(9).outcome(schemaVersion: schema) == (.failed, 9))
+        }
+        XCTAssertTrue(ExitMarker.killed.outcome(schemaVersion: 4) == (.killed, nil))
+        XCTAssertTrue(ExitMarker.killed.outcome(schemaVersion: 6) == (.killed, nil))
+        XCTAssertTrue(ExitMarker.killed.outcome(schemaVersion: 7) == (.killed, 137), "terminal_exit_code_for_status")
     }
 }
 

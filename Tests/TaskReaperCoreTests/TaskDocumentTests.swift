@@ -72,13 +72,28 @@ final class TaskDocumentTests: XCTestCase {
         """)
     }
 
-    func testSchemasOtherThanTwoThreeFourAreRefused() {
-        for version in ["1", "5", "99"] {
+    /// Schemas 2 to 7 are read (flat or directory); anything else is never touched.
+    func testSchemasOutsideTwoToSevenAreRefused() {
+        for version in ["1", "8", "99"] {
             let text = schema3.replacingOccurrences(of: "\"schema_version\": 3", with: "\"schema_version\": \(version)")
             XCTAssertThrowsError(try TaskDocument(parsing: Array(text.utf8))) { error in
                 XCTAssertEqual(error as? TaskDocument.Problem, .unsupportedSchema(UInt32(version)!))
             }
         }
+    }
+
+    func testSchemasFiveToSevenAreReadAndKeepTheirVersionWhenFinalized() throws {
+        for version in 5...7 {
+            let text = schema3.replacingOccurrences(of: "\"schema_version\": 3", with: "\"schema_version\": \(version)")
+            let document = try TaskDocument(parsing: Array(text.utf8))
+            XCTAssertTrue(document.followsCurrentRules)
+            let finalized = document.markedTerminal(.fateUnknown, exitCode: nil, reason: "r", now: 1_764_000_009_000)
+            XCTAssertEqual(finalized.schemaVersion, UInt32(version))
+            XCTAssertEqual(finalized.object["status"], .string("fate_unknown"))
+        }
+        let old = try TaskDocument(parsing: Array(schema3.utf8))
+        XCTAssertFalse(old.followsCurrentRules)
+        XCTAssertEqual(old.markedTerminal(.failed, exitCode: 1, reason: nil, now: 1_764_000_009_000).schemaVersion, 4, "2-3 become 4")
     }
 
     func testWhatSerdeWouldRejectIsAProblem() {

@@ -73,7 +73,7 @@ final class SweeperTreeTests: XCTestCase {
     func testUnsupportedSchemaIsNeverTouched() throws {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "pi")
         try delivered(dir, "bgb-00000001", ageMs: 2 * hour, extra: [])
-        let text = BundleFixture.read(dir + "/bgb-00000001.json")!.replacingOccurrences(of: "\"schema_version\": 4", with: "\"schema_version\": 5")
+        let text = BundleFixture.read(dir + "/bgb-00000001.json")!.replacingOccurrences(of: "\"schema_version\": 4", with: "\"schema_version\": 8")
         try BundleFixture.write(dir, "bgb-00000001.json", text, ageMs: 2 * hour)
         try BundleFixture.write(dir, "bgb-00000001.stdout", "keep", ageMs: 2 * hour)
         let before = BundleFixture.snapshot(root.path)

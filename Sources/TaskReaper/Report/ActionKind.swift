@@ -21,7 +21,7 @@ public enum ActionKind: String, CaseIterable, Sendable {
     case removeSessionDir = "remove_session_dir"
     /// An unparseable JSON younger than the quarantine age: reported, left.
     case reportCorrupt = "report_corrupt"
-    /// A JSON with a schema_version other than 2, 3, 4: never touched.
+    /// A record with a schema_version outside 2-7: never touched.
     case skipUnsupportedSchema = "skip_unsupported_schema"
     /// A symbolic link where a directory or file of the tree was expected: not followed.
     case skipSymlink = "skip_symlink"
