@@ -151,12 +151,9 @@ final class SweeperTreeTests: XCTestCase {
         defer { live.stop() }
         let generator = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples/make-demo-tree.py").path
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", generator, root.path, "--live-pid", String(live.pid)]
-        try python.run()
-        python.waitUntilExit()
-        XCTAssertEqual(python.terminationStatus, 0)
+        let python = try Subprocess.run("/usr/bin/env", ["python3", generator, root.path, "--live-pid", String(live.pid)],
+                                        mergeOutput: true)
+        XCTAssertEqual(python.status, 0, python.stdoutText)
         let before = BundleFixture.snapshot(root.path)
         let dry = try sweep(root.path, dryRun: true)
         XCTAssertEqual(BundleFixture.snapshot(root.path), before, "dry run changed the tree")
