@@ -2,71 +2,91 @@ import Foundation
 import TaskReaperTestSupport
 import XCTest
 
-/// The systemd units and the journal catalog, checked by systemd's own tools.
+/// The systemd units and the journal catalog, checked by systemd's own tools. Nothing is
+/// installed: the tools work on copies in a temp directory (TMPDIR too points there).
 final class UnitsTests: XCTestCase {
     let units = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("units").path
+    /// Where scripts/install.sh puts the binary, and so what the units' ExecStart= names.
+    let installedBinary = "/usr/local/bin/taskreaper"
+    var scratch: TemporaryDirectory!
 
-    private func run(_ arguments: [String], environment: [String: String]? = nil, in directory: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        if let environment { process.environment = environment }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    override func setUpWithError() throws {
+        scratch = try TemporaryDirectory("taskreaper-units")
     }
 
-    /// The units name /usr/local/bin/taskreaper: verify checks that it exists and runs.
-    private func installBinary() throws {
-        guard geteuid() == 0 else {
-            if Journal.isRequired { return XCTFail("CI runs as root: the binary must be installed for verify") }
-            throw XCTSkip("needs root to put the binary at /usr/local/bin/taskreaper")
+    override func tearDown() { scratch?.remove() }
+
+    /// stdout and stderr as one text; our environment plus `environment`, TMPDIR the scratch
+    /// directory (systemd-analyze makes its own temp directories there).
+    private func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        var merged = ProcessInfo.processInfo.environment
+        merged["TMPDIR"] = scratch.path
+        merged.merge(environment) { $1 }
+        let output = try Subprocess.run(executable, arguments, environment: merged, directory: scratch.path, mergeOutput: true)
+        return (output.status, output.stdoutText)
+    }
+
+    /// Copies of `units/<kind>/` whose ExecStart= names the binary just built instead of the
+    /// installed one: verify checks that the command exists and is executable, so the copies
+    /// are checked against this build and nothing has to be put in /usr/local/bin.
+    private func stage(_ kind: String) throws -> String {
+        let binary = TaskReaperBinary.url.path
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "\(binary) not built")
+        XCTAssertNil(binary.rangeOfCharacter(from: .whitespacesAndNewlines), "ExecStart= would split \(binary)")
+        let staged = scratch.path + "/" + kind
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
+        for name in try FileManager.default.contentsOfDirectory(atPath: units + "/" + kind) {
+            let text = try String(contentsOfFile: units + "/\(kind)/\(name)", encoding: .utf8)
+            let copy = text.replacingOccurrences(of: "ExecStart=\(installedBinary) ", with: "ExecStart=\(binary) ")
+            XCTAssertFalse(copy.contains(installedBinary), "\(kind)/\(name): \(installedBinary) outside an ExecStart= the test rewrites")
+            try copy.write(toFile: staged + "/" + name, atomically: false, encoding: .utf8)
         }
-        let target = "/usr/local/bin/taskreaper"
-        try? FileManager.default.removeItem(atPath: target)
-        try FileManager.default.copyItem(atPath: TaskReaperBinary.url.path, toPath: target)
+        return staged
+    }
+
+    /// `names` are exactly the files in `units/<kind>/` (templates as their `@` form): a
+    /// unit added there must be verified here too.
+    private func assertCovers(_ kind: String, _ names: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: units + "/" + kind)
+        XCTAssertEqual(Set(files), Set(names), "units/\(kind)/ and the units verified", file: file, line: line)
     }
 
     func testEveryUnitPassesSystemdAnalyzeVerify() throws {
-        try installBinary()
-        let (systemStatus, systemOutput) = try run(["/usr/bin/systemd-analyze", "verify", "--man=no",
-            "taskreaper@alice.service", "taskreaper-sweep@alice.service", "taskreaper-sweep@alice.timer"], in: units + "/system")
+        try assertCovers("system", ["taskreaper@.service", "taskreaper-sweep@.service", "taskreaper-sweep@.timer"])
+        let system = try stage("system")
+        // An instance of a template, by a path in the template's directory: verify loads the
+        // template from there (not from /etc or /usr/lib), with %i = alice.
+        let (systemStatus, systemOutput) = try run("/usr/bin/systemd-analyze", ["verify", "--man=no",
+            system + "/taskreaper@alice.service", system + "/taskreaper-sweep@alice.service", system + "/taskreaper-sweep@alice.timer"])
         XCTAssertEqual(systemStatus, 0, systemOutput)
         XCTAssertEqual(systemOutput, "", "no warning either (unknown keys are only warnings)")
-        var environment = ProcessInfo.processInfo.environment
-        environment["XDG_RUNTIME_DIR"] = NSTemporaryDirectory()
-        let (userStatus, userOutput) = try run(["/usr/bin/systemd-analyze", "--user", "verify", "--man=no",
-            "taskreaper.service", "taskreaper.socket", "taskreaper-sweep.service", "taskreaper-sweep.timer"],
-            environment: environment, in: units + "/user")
+
+        try assertCovers("user", ["taskreaper.service", "taskreaper.socket", "taskreaper-sweep.service", "taskreaper-sweep.timer"])
+        let user = try stage("user")
+        let runtime = scratch.path + "/runtime"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let (userStatus, userOutput) = try run("/usr/bin/systemd-analyze", ["--user", "verify", "--man=no",
+            user + "/taskreaper.service", user + "/taskreaper.socket", user + "/taskreaper-sweep.service", user + "/taskreaper-sweep.timer"],
+            environment: ["XDG_RUNTIME_DIR": runtime])
         XCTAssertEqual(userStatus, 0, userOutput)
         XCTAssertEqual(userOutput, "")
     }
 
     func testTheCatalogExplainsEveryMessageID() throws {
-        guard geteuid() == 0 else { throw XCTSkip("updating the catalog database needs root") }
-        // Where scripts/install.sh puts it (journalctl reads /usr/local/lib, not /run or /etc);
-        // a name of its own so an installed catalog is never touched.
-        let directory = "/usr/local/lib/systemd/catalog"
+        // journalctl --root: the catalog where scripts/install.sh puts it, below a temp root,
+        // and the database built from it under that root too (never the machine's own).
+        let root = scratch.path + "/root"
+        let directory = root + "/usr/local/lib/systemd/catalog"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let installed = directory + "/taskreaper-test.catalog"
-        try? FileManager.default.removeItem(atPath: installed)
-        try FileManager.default.copyItem(atPath: units + "/taskreaper.catalog", toPath: installed)
-        defer {
-            try? FileManager.default.removeItem(atPath: installed)
-            _ = try? run(["/bin/journalctl", "--update-catalog"], in: "/")
-        }
-        let (updated, updateOutput) = try run(["/bin/journalctl", "--update-catalog"], in: "/")
+        try FileManager.default.copyItem(atPath: units + "/taskreaper.catalog", toPath: directory + "/taskreaper.catalog")
+        let (updated, updateOutput) = try run("/bin/journalctl", ["--root=" + root, "--update-catalog"])
         XCTAssertEqual(updated, 0, updateOutput)
+        XCTAssertTrue(BundleFixture.exists(root + "/var/lib/systemd/catalog/database"), "the database is built under the temp root")
         let catalog = try String(contentsOfFile: units + "/taskreaper.catalog", encoding: .utf8)
         let ids = catalog.split(separator: "\n").filter { $0.hasPrefix("-- ") }.map { String($0.dropFirst(3)) }
         XCTAssertEqual(ids.count, 19, "one per action kind (MessageIDCatalogTests checks they are the same IDs)")
-        let (listed, listing) = try run(["/bin/journalctl", "--list-catalog"] + ids, in: "/")
+        let (listed, listing) = try run("/bin/journalctl", ["--root=" + root, "--list-catalog"] + ids)
         XCTAssertEqual(listed, 0, listing)
         for id in ids { XCTAssertTrue(listing.contains(id), "\(id) not in the catalog database: \(listing)") }
     }

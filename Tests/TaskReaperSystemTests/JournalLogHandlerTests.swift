@@ -261,18 +261,10 @@ final class JournalFallbackTests: XCTestCase {
         let handler = StderrLogHandler(logLevel: level, fd: pipe.fileHandleForWriting.fileDescriptor)
         var logger = Logger(label: "test") { _ in handler }
         // Drained concurrently: a pipe holds 64 KiB, and a full one would block the writers.
-        let reader = DispatchQueue(label: "reader")
-        nonisolated(unsafe) var data = Data()
-        let done = DispatchSemaphore(value: 0)
-        let readHandle = pipe.fileHandleForReading
-        reader.async {
-            data = readHandle.readDataToEndOfFile()
-            done.signal()
-        }
+        let drain = PipeDrain(pipe.fileHandleForReading)
         body(&logger)
         try pipe.fileHandleForWriting.close()
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: drain.wait(), as: UTF8.self)
     }
 
     private func bindUnixSocket(_ path: String) throws {

@@ -50,6 +50,15 @@ final class ProcessTableTests: XCTestCase {
         try document(childPID: process.pid, pgid: process.pid, startedAt: startedAt ?? process.startedAt)
     }
 
+    /// /proc's start time is btime (1 s granularity) + ticks: within the slack of the
+    /// moments before the spawn (`process.startedAt`) and after it (now), however long the
+    /// spawn or the test took in between.
+    private func assertStartTime(_ startedAt: UInt64, of process: HarnessProcess, file: StaticString = #filePath, line: UInt = #line) {
+        let slack: UInt64 = 2_500, after = BundleFixture.nowMs()
+        XCTAssertGreaterThanOrEqual(startedAt + slack, process.startedAt, "not before the spawn", file: file, line: line)
+        XCTAssertLessThanOrEqual(startedAt, after + slack, "not after it", file: file, line: line)
+    }
+
     private func liveness(_ process: HarnessProcess, startedAt: UInt64? = nil) throws -> Liveness {
         table.liveness(of: try document(for: process, startedAt: startedAt), policy: Policy())
     }
@@ -64,8 +73,7 @@ final class ProcessTableTests: XCTestCase {
             return XCTFail("a running process must be present with a start time")
         }
         XCTAssertFalse(zombie)
-        // /proc start time = btime (1 s granularity) + ticks: within a couple of seconds of the spawn.
-        XCTAssertLessThan(abs(Int64(startedAt) - Int64(process.startedAt)), 2_500)
+        assertStartTime(startedAt, of: process)
         XCTAssertEqual(table.probe(group: process.pid), .live)
         XCTAssertEqual(try liveness(process), .alive)
     }
@@ -92,7 +100,7 @@ final class ProcessTableTests: XCTestCase {
         guard case .present(let startedAt?, zombie: false) = table.probe(pid: UInt32(process.pid)) else {
             return XCTFail("misparsed: \(table.probe(pid: UInt32(process.pid)))")
         }
-        XCTAssertLessThan(abs(Int64(startedAt) - Int64(process.startedAt)), 2_500)
+        assertStartTime(startedAt, of: process)
         XCTAssertEqual(table.probe(group: process.pid), .live)
         XCTAssertEqual(try liveness(process), .alive)
     }
@@ -242,7 +250,7 @@ final class ProcessTableTests: XCTestCase {
         let process = try spawn("sleep 60")
         try waitUntil("the wrapper's child") { hasChild(process.pid) }
         XCTAssertEqual(table.terminate(group: process.pid, grace: 5_000), .exitedAfterTERM)
-        XCTAssertTrue(process.waitUntilExited(timeout: 1))
+        XCTAssertTrue(process.waitUntilExited())
         XCTAssertEqual(process.reap().map { $0 & 0x7f }, SIGTERM)
     }
 
@@ -253,7 +261,7 @@ final class ProcessTableTests: XCTestCase {
         let started = Date()
         XCTAssertEqual(table.terminate(group: process.pid, grace: 300), .killed)
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.3)
-        XCTAssertTrue(process.waitUntilExited(timeout: 2))
+        XCTAssertTrue(process.waitUntilExited())
         XCTAssertEqual(process.reap().map { $0 & 0x7f }, SIGKILL)
         try waitUntil("the group to be only zombies or gone") { table.probe(group: process.pid) != .live }
     }

@@ -151,12 +151,9 @@ final class SweeperTreeTests: XCTestCase {
         defer { live.stop() }
         let generator = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples/make-demo-tree.py").path
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", generator, root.path, "--live-pid", String(live.pid)]
-        try python.run()
-        python.waitUntilExit()
-        XCTAssertEqual(python.terminationStatus, 0)
+        let python = try Subprocess.run("/usr/bin/env", ["python3", generator, root.path, "--live-pid", String(live.pid)],
+                                        mergeOutput: true)
+        XCTAssertEqual(python.status, 0, python.stdoutText)
         let before = BundleFixture.snapshot(root.path)
         let dry = try sweep(root.path, dryRun: true)
         XCTAssertEqual(BundleFixture.snapshot(root.path), before, "dry run changed the tree")
@@ -176,8 +173,42 @@ final class SweeperTreeTests: XCTestCase {
     }
 
     func testAConcurrentRewriteBetweenReadAndRenameIsNotOverwritten() throws {
-        // The harness finalizes the task itself while we are deciding. Our clock hook runs
-        // after the JSON was read and before our write: that is where the harness writes.
+        // The harness finalizes the task itself while we are deciding.
+        let (dir, _) = try goneRunningTask()
+        let harnessVersion = BundleFixture.schema4(taskID: "bgb-00000001", status: "completed",
+                                                  startedAt: BundleFixture.nowMs() - 60_000, exitCode: 0,
+                                                  extra: [("written_by", "\"harness\"")])
+        let (run, rewritten) = try sweepWhileTheHarnessRewrites(dir, to: harnessVersion)
+        XCTAssertTrue(rewritten, "the harness's write came between our read and our rename")
+        XCTAssertEqual(BundleFixture.read(dir + "/bgb-00000001.json"), harnessVersion, "the newer state won")
+        XCTAssertEqual(run.count(.finalize), 0, "redecided from the harness's completed state: nothing to do")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp.") }
+        XCTAssertEqual(leftovers, [], "our temp file was cleaned up")
+    }
+
+    func testAConcurrentRewriteIsDecidedAgainFromWhatTheHarnessWrote() throws {
+        // Our first decision (running, gone, no marker: failed) is stale once the harness has
+        // marked the task killing: the decision is made again, and the killing row applies.
+        let (dir, pid) = try goneRunningTask()
+        let harnessVersion = BundleFixture.schema4(taskID: "bgb-00000001", status: "killing",
+                                                  startedAt: BundleFixture.nowMs() - 60_000, childPID: pid, pgid: pid,
+                                                  extra: [("written_by", "\"harness\"")])
+        let (run, rewritten) = try sweepWhileTheHarnessRewrites(dir, to: harnessVersion)
+        XCTAssertTrue(rewritten, "the harness's write came between our read and our rename")
+        let json = parse(dir + "/bgb-00000001.json")
+        XCTAssertEqual(json["status"] as? String, "killed", "decided from the harness's killing, not our stale failed")
+        XCTAssertEqual(json["status_reason"] as? String, "killed while owner was gone")
+        XCTAssertEqual(json["written_by"] as? String, "harness", "written over the harness's version")
+        XCTAssertEqual(BundleFixture.read(dir + "/bgb-00000001.exit"), "killed")
+        XCTAssertEqual(run.count(.finalize), 1)
+        XCTAssertEqual(run.count(.writeKillMarker), 1)
+        XCTAssertEqual(run.log.actions(.finalize).first?["TASKREAPER_FROM"], "killing")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp.") }
+        XCTAssertEqual(leftovers, [], "our temp file was cleaned up")
+    }
+
+    /// A session with one running task whose process (`pid`) is gone (reaped), no marker.
+    private func goneRunningTask() throws -> (dir: String, pid: Int32) {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
         let gone = try HarnessProcess(arguments: ["/bin/true"])
         XCTAssertTrue(gone.waitUntilExited())
@@ -185,27 +216,26 @@ final class SweeperTreeTests: XCTestCase {
         try BundleFixture.write(dir, "bgb-00000001.json", BundleFixture.schema4(
             taskID: "bgb-00000001", status: "running", startedAt: BundleFixture.nowMs() - 60_000,
             childPID: gone.pid, pgid: gone.pid))
-        let harnessVersion = BundleFixture.schema4(taskID: "bgb-00000001", status: "completed",
-                                                  startedAt: BundleFixture.nowMs() - 60_000, exitCode: 0,
-                                                  extra: [("written_by", "\"harness\"")])
-        // Clock reads: #1 when the sweep starts, #2 in the bundle's first attempt, after the
-        // JSON and marker were read and before our write. That is where the harness writes.
-        let clockReads = Mutex(0)
-        let path = dir
+        return (dir, gone.pid)
+    }
+
+    /// A sweep during which the harness rewrites bgb-00000001.json (temp + rename: a new
+    /// inode, new content) right after we have read it: at the first clock reading once the
+    /// file was read (inotify IN_CLOSE_NOWRITE), which comes before our rename. True when
+    /// the rewrite happened (otherwise the test proves nothing).
+    private func sweepWhileTheHarnessRewrites(_ dir: String, to harnessVersion: String) throws -> (SweepRun, Bool) {
+        let read = try ReadNotification(dir + "/bgb-00000001.json")
+        let rewritten = Mutex(false)
         let run = try sweep(root.path, policy: immediate(), clock: {
-            let n = clockReads.withLock { n in n += 1; return n }
-            if n == 2 {
-                // The harness's own atomic write: temp + rename (a new inode, new content).
-                try? BundleFixture.write(path, ".bgb-00000001.json.tmp.1.bgb-00000001", harnessVersion)
-                rename(path + "/.bgb-00000001.json.tmp.1.bgb-00000001", path + "/bgb-00000001.json")
+            rewritten.withLock { done in
+                guard !done, read.happened() else { return }
+                _ = try? BundleFixture.write(dir, ".bgb-00000001.json.tmp.1.bgb-00000001", harnessVersion)
+                rename(dir + "/.bgb-00000001.json.tmp.1.bgb-00000001", dir + "/bgb-00000001.json")
+                done = true
             }
             return WallClock.now()
         })
-        XCTAssertGreaterThanOrEqual(clockReads.withLock { $0 }, 3, "the decision was made over again")
-        XCTAssertEqual(BundleFixture.read(dir + "/bgb-00000001.json"), harnessVersion, "the newer state won")
-        XCTAssertEqual(run.count(.finalize), 0, "redecided from the harness's completed state: nothing to do")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp.") }
-        XCTAssertEqual(leftovers, [], "our temp file was cleaned up")
+        return (run, rewritten.withLock { $0 })
     }
 
     func testASecondSweepOfALockedRootIsSkipped() throws {
@@ -241,5 +271,28 @@ final class SweeperTreeTests: XCTestCase {
         XCTAssertFalse(BundleFixture.exists(other + "/bgb-00000002.json"), "the other session was still swept")
         let error = run.log.actions(.error).first
         XCTAssertEqual(error?["TASKREAPER_PATH"]?.description, dir + "/bgb-00000001.stdout")
+    }
+}
+
+/// Whether a file has been read (opened without writing, then closed) since `init`.
+private final class ReadNotification: Sendable {
+    let fd: Int32
+
+    init(_ path: String) throws {
+        fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard inotify_add_watch(fd, path, UInt32(IN_CLOSE_NOWRITE)) >= 0 else {
+            let error = POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            close(fd)
+            throw error
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// True once an event has been queued (IN_IGNORED too: the file was replaced or removed).
+    func happened() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        return buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) } > 0
     }
 }
