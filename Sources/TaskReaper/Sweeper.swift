@@ -44,6 +44,7 @@ public struct Sweeper: Sendable {
             case .duplicate, .failed: continue
             }
             held.append(root)
+            guard ReaderFloorCheck.allows(root, rootPath: path, context: context) else { continue }
             let mirror = TaskMirror(root: root, rootPath: path, policy: context.policy)
             for tree in Tree.discover(in: root, rootPath: path, mirror: mirror, context: context) {
                 sessions += tree.sessionNames(context: context).map { (tree, $0) }

@@ -45,6 +45,9 @@ public final class Inotify {
     /// Directories appearing and disappearing: roots, harness directories, trees.
     public static let directoryMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
         | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    /// A root: its directories, and its reader floor rewritten in place.
+    public static let rootMask = directoryMask | UInt32(IN_CLOSE_WRITE)
+    public static let closeWriteMask = UInt32(IN_CLOSE_WRITE)
 
     /// The parent of a root: the root appearing or going. IN_MASK_ADD: roots sharing a
     /// parent share its watch descriptor.

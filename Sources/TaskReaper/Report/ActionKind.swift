@@ -27,6 +27,9 @@ public enum ActionKind: String, CaseIterable, Sendable {
     case skipSymlink = "skip_symlink"
     /// Another sweep or watch holds this root's lock: the root was skipped.
     case skipLockedRoot = "skip_locked_root"
+    /// The root's reader floor asks for a newer bash-task schema than we implement (or cannot
+    /// be read): nothing under that root is touched in this pass.
+    case skipReaderFloor = "skip_reader_floor"
     /// `watch` looks at everything again (start, inotify overflow, SIGHUP, the safety
     /// interval, or the watch limit's periodic cover).
     case rescan
@@ -59,6 +62,7 @@ public enum ActionKind: String, CaseIterable, Sendable {
         case .skipUnsupportedSchema: return "c76cdcefc7c04c2291f53161537485a0"
         case .skipSymlink: return "6b1a3a9fc6bd4d04aa2b16a4df4c579b"
         case .skipLockedRoot: return "10ee9eb874cf48fa8926b266f0d47564"
+        case .skipReaderFloor: return "1591743af4f84719926d477519dca685"
         case .rescan: return "5464f6502c49431683a39e292acea3ce"
         case .watchLimit: return "61e54de10a724418869e9f4f25eb378e"
         case .descriptorLimit: return "0d00fabc6d714932b60a017f128a9310"
@@ -75,7 +79,7 @@ public enum ActionKind: String, CaseIterable, Sendable {
         switch self {
         case .finalize, .terminateGroup, .quarantine, .syncRow: return .notice
         case .writeKillMarker, .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .summary, .rescan: return .info
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .watchLimit, .descriptorLimit, .dbBusy: return .warning
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .skipReaderFloor, .watchLimit, .descriptorLimit, .dbBusy: return .warning
         case .error: return .error
         }
     }

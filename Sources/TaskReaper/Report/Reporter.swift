@@ -106,6 +106,7 @@ public final class Reporter: Sendable {
         add(.skipUnsupportedSchema, "unsupported schema")
         add(.skipSymlink, "symlinks skipped")
         add(.skipLockedRoot, "roots locked")
+        add(.skipReaderFloor, "roots left to a newer harness")
         add(.rescan, "rescans")
         add(.watchLimit, "watch limit reached")
         add(.descriptorLimit, "descriptor limit reached")

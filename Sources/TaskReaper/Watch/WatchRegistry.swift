@@ -84,7 +84,7 @@ final class WatchRegistry {
                 roots[index].handle = handle
                 roots[index].mirror = TaskMirror(root: handle, rootPath: path, policy: context.policy)
                 roots[index].lockReported = false
-                roots[index].wd = addWatch(handle, mask: Inotify.directoryMask, target: .root(index))
+                roots[index].wd = addWatch(handle, mask: Inotify.rootMask, target: .root(index))
             case .locked:
                 // A sweep is running; it will finish. Try again soon.
                 roots[index].lockReported = true
@@ -140,6 +140,12 @@ final class WatchRegistry {
         var changes = RegistryChanges()
         for index in roots.indices {
             guard let root = roots[index].handle else { continue }
+            guard ReaderFloorCheck.allows(root, rootPath: roots[index].path, context: context) else {
+                // A newer harness owns this root now: stop watching its trees until a floor we
+                // can live with appears (the root's watch sees the file change: a rescan).
+                for (treePath, tree) in trees where tree.tree.root == roots[index].path { changes.merge(forgetTree(treePath)) }
+                continue
+            }
             // A rescan is a new pass: an unusable aft.db is reported again.
             roots[index].mirror?.beginPass()
             if let legacy = Tree.open(in: root, harness: nil, rootPath: roots[index].path, mirror: roots[index].mirror, context: context) {
@@ -240,6 +246,9 @@ final class WatchRegistry {
             }
             return changes
         case .root(let index):
+            if event.name == ReaderFloor.fileName, event.appeared || event.vanished || event.mask & Inotify.closeWriteMask != 0 {
+                return RegistryChanges(rescan: "\(ReaderFloor.fileName) changed in \(roots[index].path)")
+            }
             guard !event.watchEnded, let name = event.name, event.isDirectory,
                   let root = roots[index].handle else { return RegistryChanges() }
             var changes = RegistryChanges()

@@ -1,0 +1,28 @@
+import TaskReaperCore
+import TaskReaperSystem
+
+/// Whether a pass may write under a root, by the harness's reader floor (CONTRACT §7.7). A
+/// refused root is reported once per pass (`skip_reader_floor`) and left entirely alone; that
+/// is not a failure (exit status 0): a newer harness owns the tree.
+enum ReaderFloorCheck {
+    static func allows(_ root: DirectoryHandle, rootPath: String, context: ReconcileContext) -> Bool {
+        let verdict: ReaderFloor.Verdict
+        do {
+            switch try root.read(ReaderFloor.fileName, limit: 1 << 16) {
+            case .absent: return true
+            case .contents(let bytes, _): verdict = ReaderFloor.judge(bytes)
+            case .notRegular(let kind):
+                verdict = .refused("\(ReaderFloor.fileName) is \(kind == .symlink ? "a symbolic link (never followed)" : "not a regular file")")
+            case .tooLarge(let size): verdict = .refused("\(ReaderFloor.fileName) is \(size) bytes, more than a floor can be")
+            }
+        } catch {
+            verdict = .refused("\(ReaderFloor.fileName) cannot be read (\(error))")
+        }
+        guard case .refused(let why) = verdict else { return true }
+        var event = ActionReport(.skipReaderFloor, path: root.childPath(ReaderFloor.fileName), location: Location(root: rootPath, harness: nil),
+                                 message: "Leaving root \(rootPath) alone: \(why)")
+        event.reason = why
+        context.reporter.report(event)
+        return false
+    }
+}
