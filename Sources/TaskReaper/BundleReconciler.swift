@@ -100,7 +100,7 @@ struct BundleReconciler {
             // Not while the JSON is fresh: a live harness writes the JSON, then its row, and
             // racing it there would only duplicate its write (and report it as a repair).
             if document.status.isTerminal, let mirror = tree.mirror {
-                let settled = jsonStatus.modified + context.policy.finalizeGrace
+                let settled = jsonStatus.modified.adding(context.policy.finalizeGrace)
                 if now < settled {
                     outcome.nextDue = earliest(recheckAt, settled)
                 } else if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
@@ -109,7 +109,10 @@ struct BundleReconciler {
                 }
             }
             if liveness == .alive, let pid = document.childPID {
-                outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: document.startedAt, pgid: document.pgid)
+                // A started_at in the future (up to 2^64 - 1 in a hostile JSON) is clamped to
+                // now: the watcher's check "the process started by started_at + slack" gives
+                // the same answer for every process alive now, and its sum cannot overflow.
+                outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: min(document.startedAt, now), pgid: document.pgid)
             }
             return outcome
         case .finalize(let finalization):

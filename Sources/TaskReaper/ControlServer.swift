@@ -38,7 +38,7 @@ final class ControlServer {
     var clientCount: Int { clients.count }
 
     /// When the oldest client runs out of time.
-    var nextExpiry: Millis? { clients.values.map { $0.acceptedAt + Self.clientTimeout }.min() }
+    var nextExpiry: Millis? { clients.values.map { $0.acceptedAt.adding(Self.clientTimeout) }.min() }
 
     /// Accepts every pending connection; returns the fds to watch for input.
     func acceptPending(now: Millis) -> [Int32] {
@@ -108,7 +108,7 @@ final class ControlServer {
 
     /// Clients that sent no complete line in time: dropped.
     func expire(now: Millis) -> [Int32] {
-        let stalled = clients.filter { $0.value.acceptedAt + Self.clientTimeout <= now }.map(\.key)
+        let stalled = clients.filter { $0.value.acceptedAt.adding(Self.clientTimeout) <= now }.map(\.key)
         for fd in stalled { finish(fd, Self.error("timed out waiting for a request line")) }
         return stalled
     }

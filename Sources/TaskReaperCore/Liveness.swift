@@ -46,7 +46,7 @@ public enum LivenessRules {
             case .absent:
                 break
             case .present(let processStart, let zombie):
-                if let processStart, processStart > startedAt + policy.pidReuseSlack {
+                if let processStart, processStart > startedAt.adding(policy.pidReuseSlack) {
                     pidReused = true
                 } else if !zombie {
                     return .alive
@@ -71,7 +71,7 @@ public enum LivenessRules {
         case .present(let startedAt, let zombie):
             if zombie { return true }
             // /proc start times have 1 s (btime) granularity: allow that much.
-            if let startedAt, startedAt > fileModified + .second { return true }
+            if let startedAt, startedAt > fileModified.adding(.second) { return true }
             return false
         }
     }

@@ -16,7 +16,7 @@ public struct ProcessTable: Sendable {
               let seconds = UInt64(line.dropFirst(6).trimmingPrefix(while: { $0 == " " })) else {
             throw SystemError("parse btime in", "/proc/stat", errno: EINVAL)
         }
-        bootTime = seconds * 1000
+        bootTime = Millis(seconds: Int64(clamping: seconds), nanoseconds: 0)
         let ticks = sysconf(Int32(_SC_CLK_TCK))
         ticksPerSecond = ticks > 0 ? UInt64(ticks) : 100
     }
@@ -88,7 +88,7 @@ public struct ProcessTable: Sendable {
             return errno == ESRCH ? .alreadyGone : .failed(SystemError("kill -TERM", "process group \(pgid)"))
         }
         // Monotonic: a wall-clock step must not stretch or skip the grace.
-        let deadline = Self.monotonicMillis() + grace
+        let deadline = Self.monotonicMillis().adding(grace)
         repeat {
             if probe(group: pgid) != .live { return .exitedAfterTERM }
             usleep(10_000)
@@ -103,9 +103,10 @@ public struct ProcessTable: Sendable {
     // MARK: /proc
 
     private func startedAt(_ stat: ProcStat) -> Millis {
-        // Split to avoid overflowing ticks * 1000 on absurd values.
+        // Split to avoid overflowing ticks * 1000; ProcStat caps ticks at 18 digits, so only
+        // the sum with the boot time can still overflow, and it saturates.
         let ticks = stat.startTicks
-        return bootTime + ticks / ticksPerSecond * 1000 + ticks % ticksPerSecond * 1000 / ticksPerSecond
+        return bootTime.adding(ticks / ticksPerSecond * 1000).adding(ticks % ticksPerSecond * 1000 / ticksPerSecond)
     }
 
     /// Walks /proc once: this runs once per running task whose leader is gone, so no
@@ -177,7 +178,7 @@ public struct ProcessTable: Sendable {
     private static func monotonicMillis() -> Millis {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Millis(ts.tv_sec) * 1000 + Millis(ts.tv_nsec) / 1_000_000
+        return WallClock.millis(ts)
     }
 }
 
