@@ -61,11 +61,12 @@ public struct ProcessTable: Sendable {
                              policy: policy, pid: { probe(pid: $0) }, group: { probe(group: $0) })
     }
 
-    /// The writer of a protocol temp file (its pid comes from the file name).
-    public func writerIsGone(pid: Int32, fileModified: Millis) -> Bool {
+    /// The writer of a protocol temp file (its pid comes from the file name); `fileExistedBy`
+    /// as LivenessRules.writerIsGone takes it (FileStatus.existedBy).
+    public func writerIsGone(pid: Int32, fileExistedBy: Millis) -> Bool {
         // 0 or negative cannot be a writer's pid (and must never reach kill()): gone.
         guard pid > 0 else { return true }
-        return LivenessRules.writerIsGone(probe(pid: UInt32(pid)), fileModified: fileModified)
+        return LivenessRules.writerIsGone(probe(pid: UInt32(pid)), fileExistedBy: fileExistedBy)
     }
 
     // MARK: Termination
@@ -103,10 +104,11 @@ public struct ProcessTable: Sendable {
     // MARK: /proc
 
     private func startedAt(_ stat: ProcStat) -> Millis {
-        // Split to avoid overflowing ticks * 1000; ProcStat caps ticks at 18 digits, so only
-        // the sum with the boot time can still overflow, and it saturates.
+        // Whole seconds and the rest, converted with saturation: ticks * 1000 could overflow.
         let ticks = stat.startTicks
-        return bootTime.adding(ticks / ticksPerSecond * 1000).adding(ticks % ticksPerSecond * 1000 / ticksPerSecond)
+        let sinceBoot = Millis(seconds: Int64(clamping: ticks / ticksPerSecond),
+                               nanoseconds: Int64(ticks % ticksPerSecond) * 1_000_000_000 / Int64(ticksPerSecond))
+        return bootTime.adding(sinceBoot)
     }
 
     /// Walks /proc once: this runs once per running task whose leader is gone, so no

@@ -103,7 +103,7 @@ final class ExtremeValuesTests: XCTestCase {
             // started_at + slack is below it.
             XCTAssertEqual(liveness, startedAt.adding(Policy().pidReuseSlack) < .max ? .gone : .alive, "\(startedAt)")
             for written in extremes {
-                _ = LivenessRules.writerIsGone(.present(startedAt: startedAt, zombie: false), fileModified: written)
+                _ = LivenessRules.writerIsGone(.present(startedAt: startedAt, zombie: false), fileExistedBy: written)
             }
             let finalized = try document("running", startedAt: startedAt).markedTerminal(.failed, exitCode: nil, reason: "r", now: now)
             XCTAssertEqual(finalized.object["duration_ms"], .integer(age(of: startedAt, at: now)))

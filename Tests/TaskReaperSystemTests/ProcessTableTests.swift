@@ -223,8 +223,8 @@ final class ProcessTableTests: XCTestCase {
         XCTAssertEqual(table.probe(group: Int32.min), .absent)
         XCTAssertEqual(table.liveness(of: try document(childPID: 0, pgid: 0, startedAt: BundleFixture.nowMs()), policy: Policy()), .gone)
         XCTAssertEqual(table.liveness(of: try document(childPID: nil, pgid: 1, startedAt: BundleFixture.nowMs()), policy: Policy()), .gone)
-        XCTAssertTrue(table.writerIsGone(pid: 0, fileModified: BundleFixture.nowMs()))
-        XCTAssertTrue(table.writerIsGone(pid: -1, fileModified: BundleFixture.nowMs()))
+        XCTAssertTrue(table.writerIsGone(pid: 0, fileExistedBy: BundleFixture.nowMs()))
+        XCTAssertTrue(table.writerIsGone(pid: -1, fileExistedBy: BundleFixture.nowMs()))
         // terminate: SIGTERM/SIGKILL to 0, -1, 1 would hit us, everyone, or init.
         for pgid: Int32 in [1, 0, -1, -getpid(), Int32.min] {
             XCTAssertEqual(table.terminate(group: pgid, grace: 10), .alreadyGone, "pgid \(pgid)")
@@ -270,15 +270,15 @@ final class ProcessTableTests: XCTestCase {
     // MARK: Temp-file writers
 
     func testWriterOfATempFile() throws {
-        XCTAssertFalse(table.writerIsGone(pid: getpid(), fileModified: BundleFixture.nowMs()))
+        XCTAssertFalse(table.writerIsGone(pid: getpid(), fileExistedBy: BundleFixture.nowMs()))
         let process = try HarnessProcess(arguments: ["/bin/true"])
         processes.append(process)
         XCTAssertTrue(process.waitUntilExited())
-        XCTAssertTrue(table.writerIsGone(pid: process.pid, fileModified: BundleFixture.nowMs()), "a zombie writer is gone")
+        XCTAssertTrue(table.writerIsGone(pid: process.pid, fileExistedBy: BundleFixture.nowMs()), "a zombie writer is gone")
         process.reap()
-        XCTAssertTrue(table.writerIsGone(pid: process.pid, fileModified: BundleFixture.nowMs()))
+        XCTAssertTrue(table.writerIsGone(pid: process.pid, fileExistedBy: BundleFixture.nowMs()))
         // A file written before our process started cannot be ours: the pid was reused.
-        XCTAssertTrue(table.writerIsGone(pid: getpid(), fileModified: 1_000))
+        XCTAssertTrue(table.writerIsGone(pid: getpid(), fileExistedBy: 1_000))
     }
 
     // MARK: /proc/<pid>/stat parsing
