@@ -89,6 +89,7 @@ struct BundleReconciler {
                 marker = parsed
                 markerModified = status.modified
             }
+            if case .notRegular(let kind) = markerRead { irregularMarker(kind, sessionID: document.sessionID) }
         }
         let now = context.clock()
         let observation = TaskObservation(document: document, jsonModified: jsonStatus.modified, liveness: liveness,
@@ -262,6 +263,24 @@ struct BundleReconciler {
     }
 
     // MARK: Corrupt
+
+    /// A FIFO, socket, directory, device or link named `<id>.exit`: no marker, whatever it is
+    /// (a socket used to fail the whole task on every pass, the others went unsaid), said
+    /// once per look at the task. It still counts as "a marker exists" for the kill path.
+    private func irregularMarker(_ kind: FileStatus.Kind, sessionID: String) {
+        let what: String
+        switch kind {
+        case .directory: what = "is a directory"
+        case .symlink: what = "is a symbolic link (never followed)"
+        case .regular, .other: what = "is not a regular file (a FIFO, socket or device)"
+        }
+        let path = session.childPath(markerName)
+        var event = ActionReport(.reportCorrupt, path: path, location: location, dryRun: context.dryRun,
+                                 message: "Exit marker \(path) \(what): read as no marker")
+        event.sessionID = sessionID
+        event.details = [("error", .string(what))]
+        context.reporter.report(event)
+    }
 
     private func corrupt(_ problem: String, modified: Millis) -> Outcome {
         let now = context.clock()

@@ -99,7 +99,12 @@ public final class DirectoryHandle: Sendable {
             switch errno {
             case ENOENT: return .absent
             case ELOOP: return .notRegular(.symlink)
-            default: throw SystemError("open", childPath(name))
+            default:
+                // A socket cannot be opened at all (ENXIO), nor a device without a driver:
+                // like a FIFO or a directory, that is "not a regular file", not a failure.
+                let error = SystemError("open", childPath(name))
+                if let status = try? status(name), status.kind != .regular { return .notRegular(status.kind) }
+                throw error
             }
         }
         defer { close(file) }
