@@ -21,7 +21,11 @@ final class HostileNumbersTests: XCTestCase {
         session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
     }
 
-    override func tearDown() { processes.forEach { $0.stop() } }
+    override func tearDown() {
+        processes.forEach { $0.stop() }
+        // XCTest keeps test case instances alive to the end of the run: free the tmpfs (RAM) now.
+        root.remove()
+    }
 
     private func delivered(_ id: String, in dir: String) throws {
         try BundleFixture.write(dir, "\(id).stdout", "out", ageMs: 2 * BundleFixture.hour)
