@@ -22,6 +22,9 @@ struct ObservedTask {
     var recordStatus: FileStatus
     /// Any `.exit` entry exists, readable or not (the seed's write_kill_marker_if_absent).
     var markerFileExists: Bool
+    /// The marker is there but not a regular file (FIFO, socket, directory, link): no marker,
+    /// and worth saying.
+    var irregularMarker: FileStatus.Kind?
 }
 
 extension BundleReconciler {
@@ -54,6 +57,7 @@ extension BundleReconciler {
         var marker: ExitMarker?
         var markerModified: Millis?
         var markerFileExists = false
+        var irregularMarker: FileStatus.Kind?
         if !document.status.isTerminal {
             liveness = context.processes.liveness(of: document, policy: context.policy)
             let markerRead = try session.read(markerName, limit: ReadLimits.marker)
@@ -62,9 +66,11 @@ extension BundleReconciler {
                 marker = parsed
                 markerModified = markerStatus.modified
             }
+            if case .notRegular(let kind) = markerRead { irregularMarker = kind }
         }
         let observation = TaskObservation(document: document, jsonModified: status.modified, liveness: liveness,
                                           marker: marker, markerModified: markerModified, now: context.clock())
-        return .task(ObservedTask(observation: observation, record: bytes, recordStatus: status, markerFileExists: markerFileExists))
+        return .task(ObservedTask(observation: observation, record: bytes, recordStatus: status, markerFileExists: markerFileExists,
+                                 irregularMarker: irregularMarker))
     }
 }

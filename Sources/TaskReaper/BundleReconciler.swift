@@ -57,6 +57,7 @@ struct BundleReconciler {
             return Outcome()
         case .task(let observed): task = observed
         }
+        if let kind = task.irregularMarker { irregularMarker(kind, sessionID: task.observation.document.sessionID) }
         let document = task.observation.document
         switch Decide.task(task.observation, policy: context.policy) {
         case .leave(let recheckAt):
@@ -73,13 +74,18 @@ struct BundleReconciler {
                 }
             }
             if task.observation.liveness == .alive, let pid = document.childPID {
-                outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: document.startedAt, pgid: document.pgid)
+                // A started_at in the future (up to 2^64 - 1 in a hostile JSON) is clamped to
+                // now: the watcher's check "the process started by started_at + slack" gives
+                // the same answer for every process alive now, and its sum cannot overflow.
+                outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: min(document.startedAt, task.observation.now),
+                                                  pgid: document.pgid)
             }
             return outcome
         case .finalize(let finalization):
             return try finalize(finalization, task, now: task.observation.now)
         case .enforceTimeout(let finalization):
-            guard terminate(document) else { return Outcome() }
+            let enforcement = TimeoutEnforcement(context: context, location: location, jsonPath: jsonPath, taskID: taskID)
+            guard enforcement.terminate(document, fileOwner: task.recordStatus.owner) else { return Outcome() }
             return try finalize(finalization, task, now: context.clock())
         case .removeBundle(let reason):
             return removeBundle(reason, document: document)
@@ -137,34 +143,6 @@ struct BundleReconciler {
         return "; \(context.dryRun ? "would " + wouldDo : done) its row in \(mirror.path)"
     }
 
-    /// --enforce-timeouts: TERM, grace, KILL. False when nothing could be signalled.
-    private func terminate(_ document: TaskDocument) -> Bool {
-        guard let pgid = document.pgid ?? document.childPID.flatMap({ Int32(exactly: $0) }) else { return false }
-        var event = ActionReport(.terminateGroup, path: jsonPath, location: location,
-                                 message: "")
-        event.sessionID = document.sessionID
-        event.details = [("pgid", .integer(pgid))]
-        if context.dryRun {
-            event.message = "Would terminate process group \(pgid) of task \(taskID): past its timeout"
-            context.reporter.report(event)
-            return true
-        }
-        let result = context.processes.terminate(group: pgid, grace: context.policy.terminationGrace)
-        let outcome: String
-        switch result {
-        case .alreadyGone: outcome = "already gone"
-        case .exitedAfterTERM: outcome = "exited after SIGTERM"
-        case .killed: outcome = "killed with SIGKILL after \(DurationText.format(context.policy.terminationGrace))"
-        case .failed(let error):
-            context.reporter.failed(error, at: location, doing: "terminate process group \(pgid) of task \(taskID)")
-            return false
-        }
-        event.message = "Terminated process group \(pgid) of task \(taskID) past its timeout: \(outcome)"
-        event.details.append(("signal_result", .string(outcome)))
-        context.reporter.report(event)
-        return true
-    }
-
     // MARK: Remove
 
     private func removeBundle(_ reason: RemovalReason, document: TaskDocument) -> Outcome {
@@ -195,6 +173,23 @@ struct BundleReconciler {
     }
 
     // MARK: Corrupt
+
+    /// A FIFO, socket, directory, device or link named `<id>.exit`: no marker, whatever it is
+    /// (a socket used to fail the whole task on every pass, the others went unsaid), said
+    /// once per look at the task. It still counts as "a marker exists" for the kill path.
+    private func irregularMarker(_ kind: FileStatus.Kind, sessionID: String) {
+        let what: String
+        switch kind {
+        case .directory: what = "is a directory"
+        case .symlink: what = "is a symbolic link (never followed)"
+        case .regular, .other: what = "is not a regular file (a FIFO, socket or device)"
+        }
+        let path = session.childPath(markerName)
+        var event = ActionReport(.reportCorrupt, path: path, location: location, message: "Exit marker \(path) \(what): read as no marker")
+        event.sessionID = sessionID
+        event.details = [("error", .string(what))]
+        context.reporter.report(event)
+    }
 
     private func corrupt(_ problem: String, modified: Millis) -> Outcome {
         let now = context.clock()

@@ -198,7 +198,7 @@ public final class TaskMirror: Sendable {
         }
         do {
             guard let database = try MirrorDatabase.open(in: root, readOnly: context.dryRun, busyTimeoutMs: busyTimeoutMs) else {
-                state.noTableUntil = now + Self.noTableRecheck
+                state.noTableUntil = now.adding(Self.noTableRecheck)
                 context.reporter.debug("\(path) has no \(MirrorDatabase.table) table: no rows to keep in step",
                                        location: Location(root: rootPath, harness: nil))
                 return .result(.unchanged(.noTable))
@@ -229,7 +229,7 @@ public final class TaskMirror: Sendable {
 
     private func busy(_ state: inout State, now: Millis, context: ReconcileContext) -> RowResult {
         if let until = state.busyUntil, until > now { return .deferred(until: until) }
-        let until = now + busyBackoff
+        let until = now.adding(busyBackoff)
         state.busyUntil = until
         var event = ActionReport(.dbBusy, path: path, location: Location(root: rootPath, harness: nil),
                                  message: "\(path) stayed locked for \(DurationText.format(Millis(busyTimeoutMs))): its row changes, and the removals waiting on them, are left for \(DurationText.format(busyBackoff))")

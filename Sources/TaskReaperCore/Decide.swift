@@ -44,13 +44,13 @@ public enum Decide {
                 }
                 return .leave(recheckAt: nil)
             }
-            return .leave(recheckAt: o.jsonModified + policy.spawnGrace)
+            return .leave(recheckAt: o.jsonModified.adding(policy.spawnGrace))
 
         case .running, .killing:
             if let marker = o.marker {
                 let markerAge = age(of: o.markerModified ?? o.now, at: o.now)
                 guard markerAge >= policy.finalizeGrace else {
-                    return .leave(recheckAt: (o.markerModified ?? o.now) + policy.finalizeGrace)
+                    return .leave(recheckAt: (o.markerModified ?? o.now).adding(policy.finalizeGrace))
                 }
                 let (status, exitCode) = marker.outcome(schemaVersion: task.schemaVersion)
                 let reason = task.status == .killing ? "recovered from inconsistent killing state" : nil
@@ -91,14 +91,14 @@ public enum Decide {
                                               reason: "orphaned (>\(DurationText.format(policy.staleAfter)))",
                                               writeKilledMarker: true))
             }
-            deadlines.append(task.startedAt + policy.staleAfter)
+            deadlines.append(task.startedAt.adding(policy.staleAfter))
         }
         if policy.enforceTimeouts, let timeout = task.timeoutMs {
             if runtime >= timeout {
                 return .enforceTimeout(Finalization(from: .running, to: .timedOut, exitCode: 124,
                                                     reason: "timed out (enforced by taskreaper)"))
             }
-            deadlines.append(task.startedAt + timeout)
+            deadlines.append(task.startedAt.adding(timeout))
         }
         return .leave(recheckAt: deadlines.min())
     }
@@ -107,11 +107,11 @@ public enum Decide {
         let jsonAge = age(of: o.jsonModified, at: o.now)
         if o.document.completionDelivered {
             if jsonAge >= policy.retention { return .removeBundle(.delivered) }
-            return .leave(recheckAt: o.jsonModified + policy.retention)
+            return .leave(recheckAt: o.jsonModified.adding(policy.retention))
         }
         guard policy.abandonedAfter > 0 else { return .leave(recheckAt: nil) }
         if jsonAge >= policy.abandonedAfter { return .removeBundle(.abandoned) }
-        return .leave(recheckAt: o.jsonModified + policy.abandonedAfter)
+        return .leave(recheckAt: o.jsonModified.adding(policy.abandonedAfter))
     }
 
     /// The harness's own words for a running task whose process is gone without a marker
@@ -123,25 +123,25 @@ public enum Decide {
     /// A JSON that does not parse: quarantined once old enough, reported before that.
     public static func corrupt(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
         age(of: modified, at: now) >= policy.corruptQuarantineAge
-            ? .quarantine : .leave(recheckAt: modified + policy.corruptQuarantineAge)
+            ? .quarantine : .leave(recheckAt: modified.adding(policy.corruptQuarantineAge))
     }
 
     /// A protocol temp file (`.<name>.tmp.<pid>.<id>` or `<id>.exit.tmp.<pid>`).
     public static func strayTemp(modified: Millis, writerGone: Bool, now: Millis, policy: Policy) -> StrayVerdict {
         guard writerGone else { return .leave(recheckAt: nil) }
         return age(of: modified, at: now) >= policy.strayTempAge
-            ? .remove : .leave(recheckAt: modified + policy.strayTempAge)
+            ? .remove : .leave(recheckAt: modified.adding(policy.strayTempAge))
     }
 
     /// A bundle member whose `<id>.json` does not exist.
     public static func orphanFile(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
         age(of: modified, at: now) >= policy.orphanFileAge
-            ? .remove : .leave(recheckAt: modified + policy.orphanFileAge)
+            ? .remove : .leave(recheckAt: modified.adding(policy.orphanFileAge))
     }
 
     /// A session directory found empty at the start of a pass.
     public static func emptySession(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
         age(of: modified, at: now) >= policy.emptySessionAge
-            ? .remove : .leave(recheckAt: modified + policy.emptySessionAge)
+            ? .remove : .leave(recheckAt: modified.adding(policy.emptySessionAge))
     }
 }

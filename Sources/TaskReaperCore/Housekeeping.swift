@@ -10,7 +10,7 @@ public enum Housekeeping {
     }
 
     public static func rowSync(jsonModified: Millis, now: Millis, policy: Policy) -> RowSync {
-        let settled = jsonModified.saturatingAdd(policy.finalizeGrace)
+        let settled = jsonModified.adding(policy.finalizeGrace)
         return now < settled ? .settlingUntil(settled) : .now
     }
 

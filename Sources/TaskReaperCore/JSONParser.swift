@@ -72,7 +72,9 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            // Appended, not assigned: a key given twice stays twice, so that TaskDocument can
+            // refuse a duplicated field as serde does instead of silently reading the last one.
+            object.append(key, try parseValue())
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

@@ -47,6 +47,10 @@ public struct JSONObject: Equatable, Sendable {
         }
     }
 
+    /// Adds a member after the others, even when the key is already there: the parser keeps
+    /// a key given twice as it was written (TaskDocument decides what that means).
+    public mutating func append(_ key: String, _ value: JSONValue) { members.append((key, value)) }
+
     public var keys: [String] { members.map(\.key) }
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {

@@ -46,7 +46,7 @@ public enum LivenessRules {
             case .absent:
                 break
             case .present(let processStart, let zombie):
-                if let processStart, processStart > startedAt + policy.pidReuseSlack {
+                if let processStart, processStart > startedAt.adding(policy.pidReuseSlack) {
                     pidReused = true
                 } else if !zombie {
                     return .alive
@@ -64,14 +64,18 @@ public enum LivenessRules {
     }
 
     /// A protocol temp file's writer: gone when absent, a zombie, or a process that started
-    /// after the file was last written (the pid was reused).
-    public static func writerIsGone(_ probe: PidProbe, fileModified: Millis) -> Bool {
+    /// after the file already existed (the pid was reused: this process did not create it).
+    /// `fileExistedBy` must be a time only the kernel sets (FileStatus.existedBy: birth time,
+    /// else ctime), never the mtime: a live writer may set or keep an old mtime (and on a
+    /// freshly booted machine every process started after any old mtime), so comparing with
+    /// the mtime called live writers gone and their temp files were deleted mid-write.
+    public static func writerIsGone(_ probe: PidProbe, fileExistedBy: Millis) -> Bool {
         switch probe {
         case .absent: return true
         case .present(let startedAt, let zombie):
             if zombie { return true }
             // /proc start times have 1 s (btime) granularity: allow that much.
-            if let startedAt, startedAt > fileModified + .second { return true }
+            if let startedAt, startedAt > fileExistedBy.adding(.second) { return true }
             return false
         }
     }

@@ -53,6 +53,7 @@ public struct TaskDocument: Equatable, Sendable {
         let fields = FieldReader(object: object)
         schemaVersion = try fields.required("schema_version", UInt32.self)
         guard Self.readableSchemaVersions.contains(schemaVersion) else { throw .unsupportedSchema(schemaVersion) }
+        if let key = Self.duplicatedField(in: object) { throw .invalidField(key, "appears more than once") }
         taskID = try fields.requiredString("task_id")
         sessionID = try fields.requiredString("session_id")
         _ = try fields.requiredString("command")
@@ -108,6 +109,25 @@ public struct TaskDocument: Equatable, Sendable {
 
     /// Pretty-printed like serde_json's `to_vec_pretty`.
     public func encoded() -> [UInt8] { JSONWriter.pretty(.object(object)) }
+
+    /// Every field of the seed's `PersistedTask`.
+    private static let fields: Set<String> = [
+        "schema_version", "task_id", "session_id", "command", "mode", "workdir", "project_root", "status",
+        "started_at", "finished_at", "duration_ms", "timeout_ms", "exit_code", "child_pid", "pgid",
+        "completion_delivered", "notify_on_completion", "compressed", "pty_rows", "pty_cols", "status_reason",
+    ]
+
+    /// The first field of `PersistedTask` given twice. serde's derived reader rejects such a
+    /// file ("duplicate field"), so the harness cannot read it: neither do we (reading the
+    /// last one, as a plain lookup would, could finalize a task from a value the harness
+    /// never sees). Unknown keys given twice are ignored by serde, and kept as they are here.
+    private static func duplicatedField(in object: JSONObject) -> String? {
+        var seen = Set<String>()
+        for member in object.members where fields.contains(member.key) {
+            if !seen.insert(member.key).inserted { return member.key }
+        }
+        return nil
+    }
 
     /// Keys serde fills in when reading an older file; written back on upgrade.
     private static let schema4Defaults: [(String, JSONValue)] = [

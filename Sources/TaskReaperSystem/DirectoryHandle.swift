@@ -63,12 +63,11 @@ public final class DirectoryHandle: Sendable {
 
     /// `nil` when the entry does not exist.
     public func status(_ name: String) throws(SystemError) -> FileStatus? {
-        var st = stat()
-        guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+        guard let status = FileStatus.of(fd, name) else {
             if errno == ENOENT { return nil }
             throw SystemError("stat", childPath(name))
         }
-        return FileStatus(st)
+        return status
     }
 
     /// The directory's path as the kernel sees it now: absolute, no symbolic links.
@@ -80,9 +79,8 @@ public final class DirectoryHandle: Sendable {
     }
 
     public func status() throws(SystemError) -> FileStatus {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SystemError("stat", path) }
-        return FileStatus(st)
+        guard let status = FileStatus.of(fd, nil) else { throw SystemError("stat", path) }
+        return status
     }
 
     public enum ReadResult: Equatable, Sendable {
@@ -101,13 +99,16 @@ public final class DirectoryHandle: Sendable {
             switch errno {
             case ENOENT: return .absent
             case ELOOP: return .notRegular(.symlink)
-            default: throw SystemError("open", childPath(name))
+            default:
+                // A socket cannot be opened at all (ENXIO), nor a device without a driver:
+                // like a FIFO or a directory, that is "not a regular file", not a failure.
+                let error = SystemError("open", childPath(name))
+                if let status = try? status(name), status.kind != .regular { return .notRegular(status.kind) }
+                throw error
             }
         }
         defer { close(file) }
-        var st = stat()
-        guard fstat(file, &st) == 0 else { throw SystemError("stat", childPath(name)) }
-        let status = FileStatus(st)
+        guard let status = FileStatus.of(file, nil) else { throw SystemError("stat", childPath(name)) }
         guard status.kind == .regular else { return .notRegular(status.kind) }
         guard status.size <= Int64(limit) else { return .tooLarge(status.size) }
         var bytes = [UInt8](repeating: 0, count: Int(status.size) + 1)

@@ -16,7 +16,7 @@ public struct ProcessTable: Sendable {
               let seconds = UInt64(line.dropFirst(6).trimmingPrefix(while: { $0 == " " })) else {
             throw SystemError("parse btime in", "/proc/stat", errno: EINVAL)
         }
-        bootTime = seconds * 1000
+        bootTime = Millis(seconds: Int64(clamping: seconds), nanoseconds: 0)
         let ticks = sysconf(Int32(_SC_CLK_TCK))
         ticksPerSecond = ticks > 0 ? UInt64(ticks) : 100
     }
@@ -61,51 +61,84 @@ public struct ProcessTable: Sendable {
                              policy: policy, pid: { probe(pid: $0) }, group: { probe(group: $0) })
     }
 
-    /// The writer of a protocol temp file (its pid comes from the file name).
-    public func writerIsGone(pid: Int32, fileModified: Millis) -> Bool {
+    /// The writer of a protocol temp file (its pid comes from the file name); `fileExistedBy`
+    /// as LivenessRules.writerIsGone takes it (FileStatus.existedBy).
+    public func writerIsGone(pid: Int32, fileExistedBy: Millis) -> Bool {
         // 0 or negative cannot be a writer's pid (and must never reach kill()): gone.
         guard pid > 0 else { return true }
-        return LivenessRules.writerIsGone(probe(pid: UInt32(pid)), fileModified: fileModified)
+        return LivenessRules.writerIsGone(probe(pid: UInt32(pid)), fileExistedBy: fileExistedBy)
     }
 
     // MARK: Termination
+
+    /// Issue 11.3: whether `task`'s recorded group is provably its own (TaskGroupProof), from
+    /// /proc's account of the group's leader and our own group. `fileOwner`: the owner of
+    /// the task JSON. Nothing is signalled without a `.proven` answer from here.
+    public func proveGroup(of task: TaskDocument, fileOwner: uid_t, policy: Policy) -> TaskGroupProof.Verdict {
+        TaskGroupProof.check(pgid: task.pgid, childPID: task.childPID, startedAt: task.startedAt,
+                             leader: task.pgid.flatMap(leader(of:)), fileOwner: fileOwner, ourGroup: getpgrp(),
+                             slack: policy.pidReuseSlack)
+    }
 
     public enum TerminationResult: Equatable, Sendable {
         /// Nothing live in the group (absent, or only zombies): no signal was needed.
         case alreadyGone
         case exitedAfterTERM
         case killed
+        /// The leader is no longer the process the proof was made on (it exited and was
+        /// reaped, or its number now names another process): no signal (more) was sent.
+        /// `termSent`: SIGTERM went out before, and the group outlived it.
+        case leaderChanged(termSent: Bool)
         case failed(SystemError)
     }
 
-    /// SIGTERM to the group, up to `grace` for it to go (absent or only zombies), then SIGKILL.
-    public func terminate(group pgid: Int32, grace: Millis) -> TerminationResult {
-        // Same guard as probe(group:): kill(-1, SIGTERM) would terminate every process.
-        guard pgid > 1 else { return .alreadyGone }
+    /// SIGTERM to a proven group, up to `grace` for it to go (absent or only zombies), then
+    /// SIGKILL. Before each signal the leader must still be the one the proof saw.
+    public func terminate(_ group: ProvenGroup, grace: Millis) -> TerminationResult {
+        let pgid = group.pgid
         // A group of zombies accepts signals but has nothing left to end.
         guard probe(group: pgid) == .live else { return .alreadyGone }
+        guard group.isSameLeader(leader(of: pgid)) else { return .leaderChanged(termSent: false) }
         if kill(-pgid, SIGTERM) != 0 {
             return errno == ESRCH ? .alreadyGone : .failed(SystemError("kill -TERM", "process group \(pgid)"))
         }
         // Monotonic: a wall-clock step must not stretch or skip the grace.
-        let deadline = Self.monotonicMillis() + grace
+        let deadline = Self.monotonicMillis().adding(grace)
         repeat {
             if probe(group: pgid) != .live { return .exitedAfterTERM }
             usleep(10_000)
         } while Self.monotonicMillis() < deadline
         if probe(group: pgid) != .live { return .exitedAfterTERM }
+        guard group.isSameLeader(leader(of: pgid)) else { return .leaderChanged(termSent: true) }
         if kill(-pgid, SIGKILL) != 0 {
             return errno == ESRCH ? .exitedAfterTERM : .failed(SystemError("kill -KILL", "process group \(pgid)"))
         }
         return .killed
     }
 
+    /// Process `pgid` as a group leader: start time and group from /proc/<pgid>/stat, real
+    /// uid from /proc/<pgid>/status. Nil when there is no such process (or it is not ours to
+    /// read): a zombie leader still answers, its number cannot be reused while it is one.
+    private func leader(of pgid: Int32) -> GroupLeader? {
+        // Never a task's group leader, and kill(-pgid) with these would hit us, everyone, init.
+        guard pgid > 1 else { return nil }
+        var failure: Int32 = 0
+        let stat = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ProcStat.bufferSize) { buffer in
+            ProcFile.withContents(at: AT_FDCWD, "/proc/\(pgid)/stat", into: buffer, errno: &failure) { ProcStat.parse($0) }
+        }
+        guard let stat else { return nil }
+        let uid = ProcFile.read("/proc/\(pgid)/status", limit: 1 << 16).flatMap { ProcStatus.realUID(in: $0) }
+        return GroupLeader(startedAt: startedAt(stat), uid: uid, processGroup: stat.pgrp)
+    }
+
     // MARK: /proc
 
     private func startedAt(_ stat: ProcStat) -> Millis {
-        // Split to avoid overflowing ticks * 1000 on absurd values.
+        // Whole seconds and the rest, converted with saturation: ticks * 1000 could overflow.
         let ticks = stat.startTicks
-        return bootTime + ticks / ticksPerSecond * 1000 + ticks % ticksPerSecond * 1000 / ticksPerSecond
+        let sinceBoot = Millis(seconds: Int64(clamping: ticks / ticksPerSecond),
+                               nanoseconds: Int64(ticks % ticksPerSecond) * 1_000_000_000 / Int64(ticksPerSecond))
+        return bootTime.adding(sinceBoot)
     }
 
     /// Walks /proc once: this runs once per running task whose leader is gone, so no
@@ -177,7 +210,7 @@ public struct ProcessTable: Sendable {
     private static func monotonicMillis() -> Millis {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Millis(ts.tv_sec) * 1000 + Millis(ts.tv_nsec) / 1_000_000
+        return WallClock.millis(ts)
     }
 }
 
@@ -239,6 +272,16 @@ struct ProcStat: Equatable {
             value = value * 10 + Int64(byte - UInt8(ascii: "0"))
         }
         return value
+    }
+}
+
+/// The one field of /proc/<pid>/status a proof needs.
+enum ProcStatus {
+    /// `Uid:\t<real>\t<effective>\t<saved>\t<fs>`: the real uid, the one the kernel's own
+    /// permission check for kill(2) looks at.
+    static func realUID(in text: String) -> UInt32? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }) else { return nil }
+        return line.dropFirst(4).split(whereSeparator: { $0 == "\t" || $0 == " " }).first.flatMap { UInt32($0) }
     }
 }
 

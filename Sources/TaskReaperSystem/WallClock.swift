@@ -8,11 +8,12 @@ public enum WallClock {
     public static func now() -> Millis {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return Millis(ts.tv_sec) * 1000 + Millis(ts.tv_nsec) / 1_000_000
+        return millis(ts)
     }
 
-    /// A `stat` timestamp in Unix milliseconds (pre-1970 clamps to 0).
+    /// A `stat` timestamp in Unix milliseconds: pre-1970 clamps to 0, a time past 2^64 ms
+    /// (tmpfs stores any 64-bit tv_sec) to `Millis.max`.
     public static func millis(_ ts: timespec) -> Millis {
-        ts.tv_sec < 0 ? 0 : Millis(ts.tv_sec) * 1000 + Millis(ts.tv_nsec) / 1_000_000
+        Millis(seconds: Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
     }
 }

@@ -23,7 +23,7 @@ struct PolicyOptions: ParsableArguments {
             transform: DurationArgument.parse)
     var abandonedAfter: Millis?
 
-    @Flag(name: .customLong("enforce-timeouts"), help: "Terminate (SIGTERM, 2 s, SIGKILL) running tasks past their own timeout_ms and mark them timed_out.")
+    @Flag(name: .customLong("enforce-timeouts"), help: "Terminate (SIGTERM, 2 s, SIGKILL) running tasks past their own timeout_ms and mark them timed_out; only a process group proven to be the task's (pgid == child_pid, its leader started with the task and owned by the JSON's owner), else an error.")
     var enforceTimeouts = false
 
     @Option(name: .customLong("db-busy-timeout"), help: ArgumentHelp("How long a row change in <root>/aft.db waits for the harness's write lock before it is left for a later pass (CONTRACT §6). Default 5s, at most 10m.", valueName: "DUR"),

@@ -110,6 +110,15 @@ public struct BundleFixture {
         }
     }
 
+    /// Sets atime and mtime to exactly `seconds` since the epoch, any 64-bit value (negative:
+    /// before 1970), on the entry itself. Only tmpfs keeps the extremes (TemporaryDirectory.onTmpfs).
+    public static func setModified(_ path: String, unixSeconds seconds: Int) throws {
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+    }
+
     public static func read(_ path: String) -> String? {
         FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
     }

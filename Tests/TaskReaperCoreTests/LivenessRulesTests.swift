@@ -60,9 +60,9 @@ final class LivenessRulesTests: XCTestCase {
     }
 
     func testWriterOfATempFile() {
-        XCTAssertTrue(LivenessRules.writerIsGone(.absent, fileModified: started))
-        XCTAssertTrue(LivenessRules.writerIsGone(.present(startedAt: started, zombie: true), fileModified: started))
-        XCTAssertTrue(LivenessRules.writerIsGone(.present(startedAt: started + 2 * .second, zombie: false), fileModified: started))
-        XCTAssertFalse(LivenessRules.writerIsGone(.present(startedAt: started - .minute, zombie: false), fileModified: started))
+        XCTAssertTrue(LivenessRules.writerIsGone(.absent, fileExistedBy: started))
+        XCTAssertTrue(LivenessRules.writerIsGone(.present(startedAt: started, zombie: true), fileExistedBy: started))
+        XCTAssertTrue(LivenessRules.writerIsGone(.present(startedAt: started + 2 * .second, zombie: false), fileExistedBy: started))
+        XCTAssertFalse(LivenessRules.writerIsGone(.present(startedAt: started - .minute, zombie: false), fileExistedBy: started))
     }
 }

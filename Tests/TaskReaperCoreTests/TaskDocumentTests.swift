@@ -72,6 +72,12 @@ final class TaskDocumentTests: XCTestCase {
         """)
     }
 
+    func testUnknownKeysGivenTwiceAreKeptAsSerdeIgnoresThem() throws {
+        let text = schema3.replacingOccurrences(of: "{\n", with: "{\n  \"x_new\": 1,\n  \"x_new\": {\"a\": 1, \"a\": 2},\n")
+        let document = try TaskDocument(parsing: Array(text.utf8))
+        XCTAssertEqual(document.object.keys.filter { $0 == "x_new" }.count, 2)
+    }
+
     /// Schemas 2 to 7 are read (flat or directory); anything else is never touched.
     func testSchemasOutsideTwoToSevenAreRefused() {
         for version in ["1", "8", "99"] {
@@ -108,6 +114,16 @@ final class TaskDocumentTests: XCTestCase {
             let text = schema3.replacingOccurrences(of: from, with: to)
             XCTAssertThrowsError(try TaskDocument(parsing: Array(text.utf8)), to)
         }
+        // A field given twice (serde: "duplicate field"), even with the same value.
+        for key in ["status", "started_at", "child_pid", "completion_delivered", "task_id"] {
+            let line = schema3.split(separator: "\n").first { $0.contains("\"\(key)\":") }!
+            let text = schema3.replacingOccurrences(of: "{\n", with: "{\n\(line)\n")
+            XCTAssertThrowsError(try TaskDocument(parsing: Array(text.utf8)), key) { error in
+                XCTAssertEqual(error as? TaskDocument.Problem, .invalidField(key, "appears more than once"))
+            }
+        }
+        let twiceRunning = schema3.replacingOccurrences(of: "\"status\": \"running\",", with: "\"status\": \"completed\", \"status\": \"running\",")
+        XCTAssertThrowsError(try TaskDocument(parsing: Array(twiceRunning.utf8)), "last one no longer wins")
         XCTAssertThrowsError(try TaskDocument(parsing: Array("{\"schema_version\": 4".utf8)))
         XCTAssertThrowsError(try TaskDocument(parsing: Array("[]".utf8)))
         XCTAssertThrowsError(try TaskDocument(parsing: []))

@@ -231,11 +231,15 @@ final class ProcessTableTests: XCTestCase {
         XCTAssertEqual(table.probe(group: Int32.min), .absent)
         XCTAssertEqual(table.liveness(of: try document(childPID: 0, pgid: 0, startedAt: BundleFixture.nowMs()), policy: Policy()), .gone)
         XCTAssertEqual(table.liveness(of: try document(childPID: nil, pgid: 1, startedAt: BundleFixture.nowMs()), policy: Policy()), .gone)
-        XCTAssertTrue(table.writerIsGone(pid: 0, fileModified: BundleFixture.nowMs()))
-        XCTAssertTrue(table.writerIsGone(pid: -1, fileModified: BundleFixture.nowMs()))
-        // terminate: SIGTERM/SIGKILL to 0, -1, 1 would hit us, everyone, or init.
-        for pgid: Int32 in [1, 0, -1, -getpid(), Int32.min] {
-            XCTAssertEqual(table.terminate(group: pgid, grace: 10), .alreadyGone, "pgid \(pgid)")
+        XCTAssertTrue(table.writerIsGone(pid: 0, fileExistedBy: BundleFixture.nowMs()))
+        XCTAssertTrue(table.writerIsGone(pid: -1, fileExistedBy: BundleFixture.nowMs()))
+        // terminate: SIGTERM/SIGKILL to 0, -1, 1 would hit us, everyone, or init; our own
+        // group is ours. No proof, so no signal, even when child_pid says the same.
+        for pgid: Int32 in [1, 0, -1, -getpid(), Int32.min, getpgrp()] {
+            let task = try document(childPID: pgid >= 0 ? pgid : nil, pgid: pgid, startedAt: BundleFixture.nowMs())
+            guard case .refused = table.proveGroup(of: task, fileOwner: getuid(), policy: Policy()) else {
+                return XCTFail("pgid \(pgid) proven")
+            }
         }
         // Still here, and so are a process of ours and init.
         XCTAssertEqual(kill(getpid(), 0), 0)
@@ -244,12 +248,64 @@ final class ProcessTableTests: XCTestCase {
         XCTAssertEqual(kill(1, 0), 0)
     }
 
-    // MARK: terminate(group:)
+    // MARK: proveGroup(of:) and terminate(_:)
+
+    /// The group of a harness-style task of ours, proven as --enforce-timeouts proves it.
+    private func proven(_ process: HarnessProcess) throws -> ProvenGroup {
+        let verdict = table.proveGroup(of: try document(for: process), fileOwner: getuid(), policy: Policy())
+        guard case .proven(let group) = verdict else { throw XCTSkip("not proven: \(verdict)") }
+        return group
+    }
+
+    func testTheProofReadsTheLeaderFromProc() throws {
+        let process = try spawn("sleep 60")
+        let group = try proven(process)
+        XCTAssertEqual(group.pgid, process.pid)
+        XCTAssertEqual(group.leader.uid, getuid())
+        XCTAssertEqual(group.leader.processGroup, process.pid)
+        let start = try XCTUnwrap(group.leader.startedAt)
+        XCTAssertLessThanOrEqual(start.distance(to: process.startedAt), 2 * .second, "/proc's start is the spawn time")
+        // Another owner, a started_at off by more than the slack, a child_pid that is not the
+        // leader, no leader at all: each refused.
+        let task = try document(for: process)
+        for (task, owner) in [(task, getuid() + 1), (try document(for: process, startedAt: process.startedAt - 31 * .second), getuid()),
+                              (try document(childPID: getpid(), pgid: process.pid, startedAt: process.startedAt), getuid()),
+                              (try document(childPID: nil, pgid: process.pid, startedAt: process.startedAt), getuid())] {
+            guard case .refused = table.proveGroup(of: task, fileOwner: owner, policy: Policy()) else { return XCTFail("\(task)") }
+        }
+        process.stop()
+        guard case .refused(let why) = table.proveGroup(of: task, fileOwner: getuid(), policy: Policy()) else { return XCTFail("proven") }
+        XCTAssertTrue(why.contains("no process"), why)
+    }
+
+    func testNoSIGKILLOnceTheLeaderIsNotTheProvenOne() throws {
+        // A harness (our child) whose task's wrapper exits on SIGTERM and is reaped by it, while
+        // the wrapper's child ignores SIGTERM: the group lives on without the process the proof
+        // named, so the SIGKILL after the grace must not be sent.
+        let wrapper = "trap 'exit 0' TERM; (trap '' TERM; exec sleep 60) & wait"
+        let harness = try HarnessProcess(arguments: ["/bin/sh", "-c", "/usr/bin/setsid /bin/sh -c \(shellQuote(wrapper)) & wait"])
+        processes.append(harness)
+        var leader: pid_t?
+        try waitUntil("the task's wrapper and its child") {
+            leader = children(of: harness.pid).first
+            return leader.map(hasChild) ?? false
+        }
+        let pgid = try XCTUnwrap(leader)
+        defer { kill(-pgid, SIGKILL) }
+        let child = try XCTUnwrap(children(of: pgid).first)
+        try waitUntil("the wrapper to lead its own group") { getpgid(pgid) == pgid }
+        let task = try document(childPID: pgid, pgid: pgid, startedAt: BundleFixture.nowMs())
+        guard case .proven(let group) = table.proveGroup(of: task, fileOwner: getuid(), policy: Policy()) else { return XCTFail("not proven") }
+        XCTAssertEqual(table.terminate(group, grace: 1_000), .leaderChanged(termSent: true))
+        XCTAssertNil(processState(pgid), "the wrapper exited and its harness reaped it")
+        XCTAssertEqual(kill(child, 0), 0, "the surviving member was not SIGKILLed")
+        XCTAssertNotEqual(processState(child), "Z")
+    }
 
     func testTerminateEndsAWellBehavedGroupWithSIGTERM() throws {
         let process = try spawn("sleep 60")
         try waitUntil("the wrapper's child") { hasChild(process.pid) }
-        XCTAssertEqual(table.terminate(group: process.pid, grace: 5_000), .exitedAfterTERM)
+        XCTAssertEqual(table.terminate(try proven(process), grace: 5_000), .exitedAfterTERM)
         XCTAssertTrue(process.waitUntilExited())
         XCTAssertEqual(process.reap().map { $0 & 0x7f }, SIGTERM)
     }
@@ -259,7 +315,7 @@ final class ProcessTableTests: XCTestCase {
         let process = try spawn("trap '' TERM; sleep 60; sleep 60")
         try waitUntil("the wrapper's child") { hasChild(process.pid) }
         let started = Date()
-        XCTAssertEqual(table.terminate(group: process.pid, grace: 300), .killed)
+        XCTAssertEqual(table.terminate(try proven(process), grace: 300), .killed)
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.3)
         XCTAssertTrue(process.waitUntilExited())
         XCTAssertEqual(process.reap().map { $0 & 0x7f }, SIGKILL)
@@ -268,25 +324,27 @@ final class ProcessTableTests: XCTestCase {
 
     func testTerminateLeavesAGroupOfZombiesAlone() throws {
         let process = try spawnChildless()
+        let group = try proven(process)
         process.kill9()
         XCTAssertTrue(process.waitUntilExited())
-        XCTAssertEqual(table.terminate(group: process.pid, grace: 1_000), .alreadyGone)
+        XCTAssertEqual(try proven(process), group, "a zombie leader still proves its group")
+        XCTAssertEqual(table.terminate(group, grace: 1_000), .alreadyGone)
         process.reap()
-        XCTAssertEqual(table.terminate(group: process.pid, grace: 1_000), .alreadyGone)
+        XCTAssertEqual(table.terminate(group, grace: 1_000), .alreadyGone)
     }
 
     // MARK: Temp-file writers
 
     func testWriterOfATempFile() throws {
-        XCTAssertFalse(table.writerIsGone(pid: getpid(), fileModified: BundleFixture.nowMs()))
+        XCTAssertFalse(table.writerIsGone(pid: getpid(), fileExistedBy: BundleFixture.nowMs()))
         let process = try HarnessProcess(arguments: ["/bin/true"])
         processes.append(process)
         XCTAssertTrue(process.waitUntilExited())
-        XCTAssertTrue(table.writerIsGone(pid: process.pid, fileModified: BundleFixture.nowMs()), "a zombie writer is gone")
+        XCTAssertTrue(table.writerIsGone(pid: process.pid, fileExistedBy: BundleFixture.nowMs()), "a zombie writer is gone")
         process.reap()
-        XCTAssertTrue(table.writerIsGone(pid: process.pid, fileModified: BundleFixture.nowMs()))
+        XCTAssertTrue(table.writerIsGone(pid: process.pid, fileExistedBy: BundleFixture.nowMs()))
         // A file written before our process started cannot be ours: the pid was reused.
-        XCTAssertTrue(table.writerIsGone(pid: getpid(), fileModified: 1_000))
+        XCTAssertTrue(table.writerIsGone(pid: getpid(), fileExistedBy: 1_000))
     }
 
     // MARK: /proc/<pid>/stat parsing

@@ -153,14 +153,26 @@ final class SweeperProcessTests: XCTestCase {
         gone.reap()
         try BundleFixture.write(session, ".bgb-0000000a.json.tmp.\(gone.pid).bgb-0000000a", "{", ageMs: 120_000)
         try BundleFixture.write(session, "bgb-0000000b.exit.tmp.\(gone.pid)", "0", ageMs: 120_000)
-        // PID 1 started long before this file was written: a live writer, whatever the age.
-        try BundleFixture.write(session, ".bgb-0000000c.json.tmp.1.bgb-0000000c", "{", ageMs: 120_000)
         try BundleFixture.write(session, ".bgb-0000000d.json.tmp.\(gone.pid).bgb-0000000d", "{", ageMs: 10_000)
+        // A live writer that started just now, writing files whose mtime it set 2 min into
+        // the past (a writer may set or keep an old mtime): alive, whatever the mtime says
+        // and however long the machine has been up. (This used PID 1, and failed whenever
+        // PID 1 had started less than 2 min before: on a freshly booted CI machine.)
+        let writer = try HarnessProcess(arguments: ["/bin/sleep", "60"])
+        processes.append(writer)
+        try BundleFixture.write(session, ".bgb-0000000c.json.tmp.\(writer.pid).bgb-0000000c", "{", ageMs: 120_000)
+        try BundleFixture.write(session, "bgb-0000000e.exit.tmp.\(writer.pid)", "0", ageMs: 120_000)
         let run = try sweep(root.path)
         XCTAssertEqual(run.count(.removeStrayTemp), 2)
         XCTAssertFalse(BundleFixture.exists(session + "/.bgb-0000000a.json.tmp.\(gone.pid).bgb-0000000a"))
         XCTAssertFalse(BundleFixture.exists(session + "/bgb-0000000b.exit.tmp.\(gone.pid)"))
-        XCTAssertTrue(BundleFixture.exists(session + "/.bgb-0000000c.json.tmp.1.bgb-0000000c"), "writer alive")
+        XCTAssertTrue(BundleFixture.exists(session + "/.bgb-0000000c.json.tmp.\(writer.pid).bgb-0000000c"), "writer alive")
+        XCTAssertTrue(BundleFixture.exists(session + "/bgb-0000000e.exit.tmp.\(writer.pid)"), "writer alive")
         XCTAssertTrue(BundleFixture.exists(session + "/.bgb-0000000d.json.tmp.\(gone.pid).bgb-0000000d"), "younger than 1 min")
+        // Once the writer is gone, its old temps go too.
+        writer.stop()
+        let after = try sweep(root.path)
+        XCTAssertEqual(after.count(.removeStrayTemp), 2)
+        XCTAssertFalse(BundleFixture.exists(session + "/.bgb-0000000c.json.tmp.\(writer.pid).bgb-0000000c"))
     }
 }

@@ -272,6 +272,50 @@ final class SweeperTreeTests: XCTestCase {
         let error = run.log.actions(.error).first
         XCTAssertEqual(error?["TASKREAPER_PATH"]?.description, dir + "/bgb-00000001.stdout")
     }
+
+    func testAnyMarkerThatIsNotARegularFileIsNoMarkerAndReported() throws {
+        let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
+        let gone = try HarnessProcess(arguments: ["/bin/true"])
+        XCTAssertTrue(gone.waitUntilExited())
+        gone.reap()
+        let ids = ["bgb-00000001", "bgb-00000002", "bgb-00000003", "bgb-00000004"]
+        for id in ids {
+            try BundleFixture.write(dir, "\(id).json", BundleFixture.schema4(
+                taskID: id, status: "running", startedAt: BundleFixture.nowMs() - 60_000, childPID: gone.pid, pgid: gone.pid))
+        }
+        // A socket (open fails with ENXIO: every pass used to fail the task), a FIFO, a
+        // directory, and a link to a file saying 0 (never followed).
+        let socket = try NotifySocket(path: dir + "/bgb-00000001.exit")
+        XCTAssertEqual(mkfifo(dir + "/bgb-00000002.exit", 0o600), 0)
+        XCTAssertEqual(mkdir(dir + "/bgb-00000003.exit", 0o700), 0)
+        try BundleFixture.write(outside.path, "zero", "0")
+        XCTAssertEqual(symlink(outside.path + "/zero", dir + "/bgb-00000004.exit"), 0)
+        let run = try sweep(root.path, policy: immediate())
+        withExtendedLifetime(socket) {}
+        XCTAssertEqual(run.count(.error), 0, "\(run.log.actions(.error))")
+        XCTAssertEqual(run.result.exitCode, 0)
+        let reports = run.log.actions(.reportCorrupt)
+        XCTAssertEqual(Set(reports.compactMap { $0["TASKREAPER_PATH"]?.description }), Set(ids.map { dir + "/\($0).exit" }))
+        for id in ids {
+            let json = parse(dir + "/\(id).json")
+            XCTAssertEqual(json["status"] as? String, "failed", id)
+            XCTAssertEqual(json["status_reason"] as? String, "process exited without exit marker", id)
+        }
+        XCTAssertEqual(BundleFixture.read(outside.path + "/zero"), "0")
+    }
+
+    func testAJSONGivingAFieldTwiceIsCorrupt() throws {
+        let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
+        // The last "status" says completed and delivered: a lookup of the last key would remove
+        // the bundle; the harness's serde refuses the file ("duplicate field").
+        let json = BundleFixture.schema4(taskID: "bgb-00000005", status: "running", startedAt: 1, completionDelivered: true,
+                                         extra: [("status", BundleFixture.quote("completed"))])
+        try BundleFixture.write(dir, "bgb-00000005.json", json, ageMs: 2 * hour)
+        let run = try sweep(root.path)
+        XCTAssertEqual(run.count(.removeBundle), 0)
+        XCTAssertEqual(run.log.actions(.reportCorrupt).first?["TASKREAPER_ERROR"], "field 'status' appears more than once")
+        XCTAssertEqual(BundleFixture.read(dir + "/bgb-00000005.json"), json)
+    }
 }
 
 /// Whether a file has been read (opened without writing, then closed) since `init`.

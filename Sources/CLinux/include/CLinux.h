@@ -1,7 +1,7 @@
 #ifndef TASKREAPER_CLINUX_H
 #define TASKREAPER_CLINUX_H
 // Linux interfaces the Swift Glibc module does not export: epoll, signalfd, pidfd
-// (glibc 2.36+), the inotify event layout, accept4 and SO_PEERCRED. No _GNU_SOURCE here:
+// (glibc 2.36+), the inotify event layout, accept4, SO_PEERCRED and statx. No _GNU_SOURCE here:
 // it would make this module's libc types differ from Swift's Glibc module; what needs it
 // lives in CLinux.c.
 #include <sys/epoll.h>
@@ -31,4 +31,24 @@ int taskreaper_accept(int fd);
 
 // SO_PEERCRED's uid of a connected unix socket; -1 on failure.
 long long taskreaper_peer_uid(int fd);
+
+// What taskreaper needs of a file's status, with the birth time when the file system
+// reports one (statx, STATX_BTIME). Plain types: struct statx needs _GNU_SOURCE.
+struct taskreaper_file_status {
+    unsigned int mode;
+    unsigned int uid;
+    unsigned int gid;
+    long long size;
+    unsigned long long device;
+    unsigned long long inode;
+    long long mtime_sec, mtime_nsec;
+    long long ctime_sec, ctime_nsec;
+    long long btime_sec, btime_nsec;
+    int has_btime;
+};
+
+// statx(dirfd, path, flags) into `out`; path NULL means the fd itself (AT_EMPTY_PATH).
+// Falls back to fstatat where statx is missing (ENOSYS: an old kernel or a seccomp
+// filter), without a birth time. 0, or -1 with errno set.
+int taskreaper_status(int dirfd, const char *path, int flags, struct taskreaper_file_status *out);
 #endif

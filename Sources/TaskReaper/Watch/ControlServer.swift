@@ -43,7 +43,7 @@ final class ControlServer {
     var clientCount: Int { clients.count }
 
     /// When the oldest client runs out of time.
-    var nextExpiry: Millis? { clients.values.map { $0.acceptedAt.saturatingAdd(Self.clientTimeout) }.min() }
+    var nextExpiry: Millis? { clients.values.map { $0.acceptedAt.adding(Self.clientTimeout) }.min() }
 
     /// Accepts every pending connection; returns the fds to watch for input.
     func acceptPending(now: Millis) -> [Int32] {
@@ -109,7 +109,7 @@ final class ControlServer {
 
     /// Clients that sent no complete line in time: dropped.
     func expire(now: Millis) {
-        let stalled = clients.filter { $0.value.acceptedAt.saturatingAdd(Self.clientTimeout) <= now }.map(\.key)
+        let stalled = clients.filter { $0.value.acceptedAt.adding(Self.clientTimeout) <= now }.map(\.key)
         for fd in stalled { finish(fd, Self.error("timed out waiting for a request line")) }
     }
 

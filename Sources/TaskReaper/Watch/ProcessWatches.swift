@@ -145,7 +145,7 @@ final class ProcessWatches {
 
     private func isTasksProcess(_ pid: Int32, _ process: LiveProcess) -> Bool {
         guard case .present(let startedAt, false) = context.processes.probe(pid: UInt32(pid)) else { return false }
-        return (startedAt ?? 0) <= process.taskStartedAt.saturatingAdd(context.policy.pidReuseSlack)
+        return (startedAt ?? 0) <= process.taskStartedAt.adding(context.policy.pidReuseSlack)
     }
 
     /// False when epoll refused it (ENOMEM, the epoll watch limit): the caller polls.

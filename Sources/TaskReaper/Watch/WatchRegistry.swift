@@ -88,11 +88,11 @@ final class WatchRegistry {
             case .locked:
                 // A sweep is running; it will finish. Try again soon.
                 roots[index].lockReported = true
-                roots[index].retryAt = context.clock().saturatingAdd(options.rootRetryInterval)
+                roots[index].retryAt = context.clock().adding(options.rootRetryInterval)
             case .duplicate:
                 break
             case .failed:
-                roots[index].retryAt = context.clock().saturatingAdd(options.rootRetryInterval)
+                roots[index].retryAt = context.clock().adding(options.rootRetryInterval)
             }
         }
     }
@@ -115,7 +115,7 @@ final class WatchRegistry {
             rootParents[wd, default: []].append(index)
         } catch {
             // Without it a vanished root is noticed by the retry timer only.
-            roots[index].retryAt = context.clock().saturatingAdd(options.rootRetryInterval)
+            roots[index].retryAt = context.clock().adding(options.rootRetryInterval)
         }
     }
 
@@ -318,7 +318,7 @@ final class WatchRegistry {
 
     private func watchLimit(at path: String) {
         let now = context.clock()
-        uncoveredRescanAt = min(uncoveredRescanAt ?? .max, now.saturatingAdd(options.uncoveredRescanInterval))
+        uncoveredRescanAt = min(uncoveredRescanAt ?? .max, now.adding(options.uncoveredRescanInterval))
         guard !watchLimitReached else { return }
         watchLimitReached = true
         let limit = Inotify.maxUserWatches().map(String.init) ?? "unknown"

@@ -11,8 +11,8 @@ struct WatchTimers {
     private var statusSentAt: Millis = 0
 
     mutating func start(now: Millis, watchdog: Millis?, rescanInterval: Millis) {
-        watchdogAt = watchdog.map { now.saturatingAdd($0) }
-        safetyRescanAt = rescanInterval > 0 ? now.saturatingAdd(rescanInterval) : nil
+        watchdogAt = watchdog.map { now.adding($0) }
+        safetyRescanAt = rescanInterval > 0 ? now.adding(rescanInterval) : nil
     }
 
     /// The earliest of these timers.
@@ -20,19 +20,19 @@ struct WatchTimers {
 
     mutating func watchdogDue(now: Millis, interval: Millis?) -> Bool {
         guard let at = watchdogAt, at <= now, let interval else { return false }
-        watchdogAt = now.saturatingAdd(interval)
+        watchdogAt = now.adding(interval)
         return true
     }
 
     mutating func safetyRescanDue(now: Millis, interval: Millis) -> Bool {
         guard let at = safetyRescanAt, at <= now else { return false }
-        safetyRescanAt = now.saturatingAdd(interval)
+        safetyRescanAt = now.adding(interval)
         return true
     }
 
     /// Something changed: send a STATUS= once a second has passed since the last one.
     mutating func statusChanged(now: Millis) {
-        if statusDueAt == nil { statusDueAt = max(now, statusSentAt.saturatingAdd(.second)) }
+        if statusDueAt == nil { statusDueAt = max(now, statusSentAt.adding(.second)) }
     }
 
     mutating func statusSent(at now: Millis) {

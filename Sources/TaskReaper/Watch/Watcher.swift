@@ -182,7 +182,7 @@ public final class Watcher {
         switch processes.update(key, live: outcome.liveProcesses) {
         case .watched: break
         case .lookAgainNow: queue.add(key)
-        case .poll: due = earliest(due, context.clock().saturatingAdd(options.groupRecheckInterval))
+        case .poll: due = earliest(due, context.clock().adding(options.groupRecheckInterval))
         }
         queue.schedule(key, at: due)
     }
