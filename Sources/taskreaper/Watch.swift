@@ -31,9 +31,9 @@ struct Watch: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
-    @Option(name: .customLong("rescan-interval"), help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; 0 disables.", valueName: "DUR"),
-            transform: DurationArgument.parse)
-    var rescanInterval: Millis = 6 * .hour
+    @Option(name: .customLong("rescan-interval"), parsing: .unconditional, help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; at least 1s; infinity disables.", valueName: "DUR"),
+            transform: DurationArgument.rescanInterval)
+    var rescanInterval: Threshold = .after(6 * .hour)
 
     @Option(name: .customLong("control-socket"), help: ArgumentHelp("Where to listen for `taskreaper ctl` (unless systemd passed a socket). Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root; `none` disables.", valueName: "PATH"))
     var controlSocket: String?
