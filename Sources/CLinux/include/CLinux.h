@@ -10,6 +10,7 @@
 #include <sys/inotify.h>
 #include <signal.h>
 #include <stddef.h>
+#include "CLinuxFiles.h"
 
 // sigaddset et al. are macros in some glibc configurations: give Swift functions.
 static inline int taskreaper_block_signals(const int *signals, int count, sigset_t *set) {
