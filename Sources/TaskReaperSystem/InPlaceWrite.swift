@@ -45,12 +45,10 @@ extension DirectoryHandle {
             }
         }
         defer { close(file) }
-        var st = stat()
-        guard fstat(file, &st) == 0 else { throw SystemError("stat", childPath(name)) }
-        let opened = FileStatus(st)
+        guard let opened = FileStatus.of(file, nil) else { throw SystemError("stat", childPath(name)) }
         guard opened.kind == .regular else { return .notRegular(opened.kind) }
-        guard st.st_nlink != 0 else { return .unlinked }
-        guard st.st_nlink == 1 else { return .multipleLinks }
+        guard opened.links != 0 else { return .unlinked }
+        guard opened.links == 1 else { return .multipleLinks }
         guard opened.size == 0 else { return .notEmpty }
         try Self.writeAll(file, bytes, path: childPath(name))
         guard fsync(file) == 0 else { throw SystemError("fsync", childPath(name)) }
@@ -79,9 +77,8 @@ extension DirectoryHandle {
         var created: FileIdentity?
         do throws(SystemError) {
             defer { close(file) }
-            var st = stat()
-            guard fstat(file, &st) == 0 else { throw SystemError("stat", childPath(name)) }
-            created = FileIdentity(FileStatus(st))
+            guard let opened = FileStatus.of(file, nil) else { throw SystemError("stat", childPath(name)) }
+            created = FileIdentity(opened)
             guard fchmod(file, mode & 0o7777) == 0 else { throw SystemError("chmod", childPath(name)) }
             if let owner, geteuid() == 0, owner.owner != 0 || owner.group != 0 {
                 guard fchown(file, owner.owner, owner.group) == 0 else { throw SystemError("chown", childPath(name)) }

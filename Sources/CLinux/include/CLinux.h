@@ -42,6 +42,7 @@ struct taskreaper_file_status {
     long long size;
     unsigned long long device;
     unsigned long long inode;
+    unsigned long long links;
     long long mtime_sec, mtime_nsec;
     long long ctime_sec, ctime_nsec;
     long long btime_sec, btime_nsec;
