@@ -13,15 +13,21 @@ public enum HarnessTempName {
     /// A fresh name. 128 random bits: a collision is only ever an attacker's pre-placed
     /// name, which every caller handles (O_EXCL, RENAME_NOREPLACE) by drawing another.
     public static func make() throws(SystemError) -> String {
-        var bytes = [UInt8](repeating: 0, count: hexDigits / 2)
-        guard taskreaper_random_bytes(&bytes, bytes.count) == 0 else { throw SystemError("getrandom", "16 bytes") }
+        prefix + (try randomHex(bytes: hexDigits / 2))
+    }
+
+    /// `2 * bytes` lowercase hex digits from getrandom: also the harness's quarantine suffix
+    /// (`<name>.<reason>-<16 hex>`, 8 bytes).
+    public static func randomHex(bytes count: Int) throws(SystemError) -> String {
+        var bytes = [UInt8](repeating: 0, count: count)
+        guard taskreaper_random_bytes(&bytes, bytes.count) == 0 else { throw SystemError("getrandom", "\(count) bytes") }
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var name = Array(prefix.utf8)
+        var text: [UInt8] = []
         for byte in bytes {
-            name.append(hex[Int(byte >> 4)])
-            name.append(hex[Int(byte & 0x0f)])
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0f)])
         }
-        return String(decoding: name, as: UTF8.self)
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Whether `name` has exactly that shape (what `finishTombstone` insists on).
