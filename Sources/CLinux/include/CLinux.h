@@ -1,9 +1,10 @@
 #ifndef TASKREAPER_CLINUX_H
 #define TASKREAPER_CLINUX_H
 // Linux interfaces the Swift Glibc module does not export: epoll, signalfd, pidfd
-// (glibc 2.36+), the inotify event layout, accept4, SO_PEERCRED and statx. No _GNU_SOURCE here:
+// (glibc 2.36+), the inotify event layout, accept4, SO_PEERCRED and statx (and, in CLinuxFiles.h,
+// renameat2 RENAME_NOREPLACE and getrandom). No _GNU_SOURCE here:
 // it would make this module's libc types differ from Swift's Glibc module; what needs it
-// lives in CLinux.c.
+// lives in CLinux.c and CLinuxFiles.c.
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/pidfd.h>
