@@ -1,8 +1,8 @@
 import TaskReaperCore
 import TaskReaperSystem
 
-/// A session directory's listing sorted into bundles, protocol temp files and the rest
-/// (CONTRACT §2), by file name only.
+/// A session directory's listing sorted into flat bundles, task directories, protocol temp
+/// files, the harness's tombstones and the rest (CONTRACT §2, §7.1), by name and type only.
 struct SessionEntries {
     struct Bundle {
         var hasJSON = false
@@ -11,6 +11,10 @@ struct SessionEntries {
     }
 
     var bundles: [String: Bundle] = [:]
+    /// `bash-<16 hex>` entries that are directories, or links where one should be (reported).
+    var taskDirectories: [String] = []
+    /// `.aft-tmp-<32 hex>` directories: removals the harness (or we) started; finished once old.
+    var tombstones: [String] = []
     var temps: [(name: String, writerPID: Int32)] = []
     /// Names that are not ours (unknown names, directories): they keep the session non-empty.
     var others = 0
@@ -22,6 +26,14 @@ struct SessionEntries {
         for entry in entries {
             var kind = entry.kind
             if kind == .unknown { kind = resolve(entry.name) }
+            if kind == .directory || kind == .symlink, EntryName.isTaskDirectoryName(entry.name) {
+                taskDirectories.append(entry.name)
+                continue
+            }
+            if kind == .directory, HarnessTempName.matches(entry.name) {
+                tombstones.append(entry.name)
+                continue
+            }
             // Members and temps are files, or links to unlink (never to follow).
             guard kind == .regular || kind == .symlink else { others += 1; continue }
             switch EntryName.classify(entry.name) {
@@ -37,5 +49,10 @@ struct SessionEntries {
                 others += 1
             }
         }
+    }
+
+    /// Ids present in both layouts (`<id>.json` and `<id>/`): corrupt input, neither touched.
+    var dualLayouts: Set<String> {
+        Set(taskDirectories).intersection(bundles.filter { $0.value.hasJSON }.keys)
     }
 }

@@ -8,6 +8,9 @@ public struct SessionOutcome: Sendable {
     public var nextDue: Millis?
     /// Tasks left alone because their process is alive.
     public var liveProcesses: [LiveProcess] = []
+    /// The `io/` directories of task directories that are not terminal: `watch` watches
+    /// them for the marker written in place (IN_CLOSE_WRITE / IN_MODIFY on `io/exit`).
+    public var markerDirectories: [String] = []
 }
 
 /// A task's wrapper process, with the task's started_at to tell a reused pid.

@@ -54,24 +54,36 @@ public struct SessionReconciler: Sendable {
         var removed = 0
         var nextDue: Millis?
         var live: [LiveProcess] = []
+        var markerDirectories: [String] = []
         let ordered = sorted.bundles.sorted(by: { $0.key < $1.key })
-        let withJSON = ordered.filter { $0.value.hasJSON }
-        // Bundles of one session in parallel when asked (watch): finalizations fsync, and
+        // One id in both layouts is corrupt input (CONTRACT §7.1): reported, neither touched.
+        let dual = sorted.dualLayouts
+        for taskID in dual.sorted() { reportDualLayout(taskID, in: session) }
+        let tasks: [(String, BundleReconciler.Layout)] =
+            ordered.filter { $0.value.hasJSON && !dual.contains($0.key) }.map { ($0.key, .flat(members: $0.value.members)) }
+            + sorted.taskDirectories.filter { !dual.contains($0) }.sorted().map { ($0, .directory) }
+        // Tasks of one session in parallel when asked (watch): finalizations fsync, and
         // concurrent fsyncs share one journal commit instead of queueing behind each other.
-        let outcomes = Mutex([BundleReconciler.Outcome](repeating: .init(), count: withJSON.count))
+        let outcomes = Mutex([BundleReconciler.Outcome](repeating: .init(), count: tasks.count))
         let (tree, name, context) = (self.tree, self.name, self.context)
-        forEachConcurrently(withJSON.count, workers: withJSON.count > 1 ? bundleWorkers : 1) { index in
-            let (taskID, bundle) = withJSON[index]
+        forEachConcurrently(tasks.count, workers: tasks.count > 1 ? bundleWorkers : 1) { index in
+            let (taskID, layout) = tasks[index]
             let outcome = BundleReconciler(tree: tree, session: session, sessionName: name, taskID: taskID,
-                                           members: bundle.members, context: context).reconcile()
+                                           layout: layout, context: context).reconcile()
             outcomes.withLock { $0[index] = outcome }
         }
         for outcome in outcomes.withLock({ $0 }) {
             removed += outcome.removedEntries
             nextDue = earliest(nextDue, outcome.nextDue)
             if let process = outcome.liveProcess { live.append(process) }
+            if let directory = outcome.markerDirectory { markerDirectories.append(directory) }
         }
-        let bundles = withJSON.count
+        for tombstone in sorted.tombstones {
+            let outcome = finishTombstone(tombstone, in: session)
+            if outcome.removed { removed += 1 }
+            nextDue = earliest(nextDue, outcome.nextDue)
+        }
+        let bundles = tasks.count
         for (taskID, bundle) in ordered where !bundle.hasJSON {
             for member in bundle.members.sorted() {
                 let outcome = stray(member, in: session, taskID: taskID, kind: .removeOrphanFile) { status, now in
@@ -95,7 +107,46 @@ public struct SessionReconciler: Sendable {
             let gone = removeSessionDirectory(why: "left empty") && !context.dryRun
             return SessionOutcome(exists: !gone, nextDue: gone ? nil : nextDue)
         }
-        return SessionOutcome(nextDue: nextDue, liveProcesses: live)
+        return SessionOutcome(nextDue: nextDue, liveProcesses: live, markerDirectories: markerDirectories)
+    }
+
+    private func reportDualLayout(_ taskID: String, in session: DirectoryHandle) {
+        let path = session.childPath(taskID)
+        var event = ActionReport(.reportCorrupt, path: path, location: tree.location(session: name, taskID: taskID),
+                                 message: "Task \(taskID) is both a task directory and a flat \(taskID).json: corrupt input, neither is touched (the harness quarantines both)")
+        event.details = [("error", .string("duplicate flat and directory layouts"))]
+        context.reporter.report(event)
+    }
+
+    /// A `.aft-tmp-*` directory: a removal (ours or the harness's) that stopped half-way
+    /// (CONTRACT §7.6). Finished once a minute old, so a removal in progress is not raced.
+    private func finishTombstone(_ tombstone: String, in session: DirectoryHandle) -> (removed: Bool, nextDue: Millis?) {
+        let location = tree.location(session: name)
+        let path = session.childPath(tombstone)
+        do {
+            guard let status = try session.status(tombstone) else { return (true, nil) }
+            switch Decide.tombstone(modified: status.modified, now: context.clock(), policy: context.policy) {
+            case .leave(let recheckAt): return (false, recheckAt)
+            case .remove, .quarantine:
+                var files = 0
+                if !context.dryRun {
+                    switch try session.finishTombstone(tombstone) {
+                    case .finished(let count): files = count
+                    case .absent: return (true, nil)
+                    case .notADirectory: return (false, nil)
+                    }
+                }
+                var event = ActionReport(.removeStrayTemp, path: path, location: location,
+                                         message: "\(context.verb("Finished", "finish")) removing \(path) (a task directory whose removal was interrupted)")
+                event.reason = "interrupted removal"
+                if !context.dryRun { event.details = [("files", .integer(files))] }
+                context.reporter.report(event)
+                return (true, nil)
+            }
+        } catch {
+            context.reporter.failed(error, at: location, doing: "finish removing \(path)")
+            return (false, nil)
+        }
     }
 
     private func emptySession(_ session: DirectoryHandle) -> Millis? {

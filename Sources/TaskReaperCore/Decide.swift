@@ -125,6 +125,19 @@ public enum Decide {
             ? .quarantine : .leave(recheckAt: modified.adding(policy.corruptQuarantineAge))
     }
 
+    /// A task directory without its control/, io/ or record: left while the harness may
+    /// still be creating it; after that it is corrupt input (`.quarantine` stands for "no
+    /// longer initialising": the corrupt rule then decides between report and quarantine).
+    public static func initialising(since: Millis, now: Millis, policy: Policy) -> StrayVerdict {
+        age(of: since, at: now) >= policy.initialisingGrace ? .quarantine : .leave(recheckAt: since.adding(policy.initialisingGrace))
+    }
+
+    /// A harness tombstone (`.aft-tmp-*` directory): a removal that stopped half-way is
+    /// finished once it is old enough that nobody is still working on it.
+    public static func tombstone(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
+        age(of: modified, at: now) >= policy.tombstoneAge ? .remove : .leave(recheckAt: modified.adding(policy.tombstoneAge))
+    }
+
     /// A protocol temp file (`.<name>.tmp.<pid>.<id>` or `<id>.exit.tmp.<pid>`).
     public static func strayTemp(modified: Millis, writerGone: Bool, now: Millis, policy: Policy) -> StrayVerdict {
         guard writerGone else { return .leave(recheckAt: nil) }

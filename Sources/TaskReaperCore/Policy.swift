@@ -27,6 +27,11 @@ public struct Policy: Equatable, Sendable {
     public var orphanFileAge: Millis = 1 * .hour
     /// An unparseable JSON is quarantined after this long (reported before).
     public var corruptQuarantineAge: Millis = 24 * .hour
+    /// A task directory without its control/, io/ or record is the harness still creating it
+    /// this long (CONTRACT §7.1; an escalation payload waits up to 120 s for its record).
+    public var initialisingGrace: Millis = 5 * .minute
+    /// A harness tombstone (`.aft-tmp-*` directory) this old is an interrupted removal (§7.6).
+    public var tombstoneAge: Millis = 1 * .minute
     /// An empty session directory is removed after this long.
     public var emptySessionAge: Millis = 1 * .hour
     /// After a busy timeout, aft.db is left alone this long (one wait per backoff, not per row).

@@ -24,11 +24,13 @@ extension DirectoryHandle {
     /// it over `name` (or, with `exclusive`, links it there only if `name` is still absent).
     /// `like`: copy mode and, when we are root, ownership from the file being replaced, so
     /// a system-wide sweep never leaves root-owned files in a user's tree.
+    /// `tempName`: the temp's name when the directory's owner dictates one (a task directory's
+    /// `control/`: the harness's `.aft-tmp-<32 hex>`); else ours, from `tag`.
     public func writeAtomically(
-        _ name: String, bytes: [UInt8], tag: String, like original: FileStatus? = nil,
+        _ name: String, bytes: [UInt8], tag: String, tempName: String? = nil, like original: FileStatus? = nil,
         exclusive: Bool = false, shouldCommit: () throws(SystemError) -> Bool = { true }
     ) throws(SystemError) -> AtomicWriteResult {
-        let temp = Self.temporaryName(for: name, tag: tag)
+        let temp = tempName ?? Self.temporaryName(for: name, tag: tag)
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
         var file = openat(fd, temp, flags, original.map { $0.mode & 0o777 } ?? 0o644)
         if file < 0, errno == EEXIST {
