@@ -45,7 +45,7 @@ final class DurationFlagTests: XCTestCase {
     func testABareZeroThatUsedToMeanOffIsRefusedWithTheNewSpellings() throws {
         let undelivered = try bundle("bgb-00000001", delivered: false, ageMs: 0)
         for flag in ["--abandoned-after", "--stale-after"] {
-            for command in ["sweep", "watch"] {
+            for command in ["sweep", "watch", "list"] {
                 let run = try TaskReaperBinary.run([command, "--root", root.path, flag, "0"])
                 XCTAssertEqual(run.status, 2, "\(command) \(flag) 0: \(run.stderr)")
                 XCTAssertTrue(run.stderr.contains("'\(flag) <DUR>'") && run.stderr.contains("infinity") && run.stderr.contains("0s"),
