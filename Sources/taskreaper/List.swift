@@ -50,8 +50,9 @@ struct List: ParsableCommand {
             throw ExitCode(ExitStatus.itemsFailed)
         }
         // Problems on the way (unreadable directories, links) are said on stderr, never logged.
-        let stderrHandler = StderrLogHandler(logLevel: .warning)
-        let reporter = Reporter(logger: Logger(label: "taskreaper") { _ in stderrHandler }, dryRun: true)
+        let console = Console(.init(actionsFD: nil, warnings: true, colorProblems: Terminal.wantsColor(fd: STDERR_FILENO)))
+        let reporter = Reporter(logger: Logger(label: "taskreaper") { _ in SwiftLogNoOpLogHandler() }, dryRun: true,
+                                console: console, logsItems: false)
         let context = ReconcileContext(policy: policyOptions.policy, processes: processes, reporter: reporter)
         let result = TaskLister(roots: roots, context: context).run()
         let rows = all ? result.tasks : result.tasks.filter(\.isOfInterest)
@@ -71,10 +72,12 @@ struct List: ParsableCommand {
 enum Terminal {
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
-    static func wantsColor(fd: Int32) -> Bool {
-        guard isTerminal(fd) else { return false }
-        if let noColor = getenv("NO_COLOR"), noColor.pointee != 0 { return false }
-        if let term = getenv("TERM"), String(cString: term) == "dumb" { return false }
-        return true
+    static func wantsColor(fd: Int32) -> Bool { isTerminal(fd) && !noColor }
+
+    /// NO_COLOR set and not empty, or a dumb terminal.
+    static var noColor: Bool {
+        if let value = getenv("NO_COLOR"), value.pointee != 0 { return true }
+        if let term = getenv("TERM"), String(cString: term) == "dumb" { return true }
+        return false
     }
 }

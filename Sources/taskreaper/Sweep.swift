@@ -37,6 +37,9 @@ struct Sweep: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
+    @OptionGroup(title: "Output")
+    var outputOptions: OutputOptions
+
     func run() throws {
         let roots = rootOptions.resolvedRoots
         let processes: ProcessTable
@@ -44,15 +47,14 @@ struct Sweep: ParsableCommand {
             printError("taskreaper: cannot read the process table: \(error)")
             throw ExitCode(ExitStatus.itemsFailed)
         }
-        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), jsonLinesFD: json ? STDOUT_FILENO : nil, dryRun: dryRun)
+        let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: json, output: outputOptions)
+        if roots.isEmpty {
+            // Not silent (a cron job that never finds anything is a misconfiguration): once per run.
+            reporter.warn("No storage root found; looked in: "
+                          + DefaultRoots.candidates(environment: DefaultRoots.processEnvironment()).joined(separator: ", "))
+        }
         let context = ReconcileContext(policy: policyOptions.policy, processes: processes, reporter: reporter)
         let result = Sweeper(roots: roots, context: context).run()
-        if !json, isatty(STDOUT_FILENO) == 1 {
-            if roots.isEmpty {
-                print("taskreaper: no storage root found; looked in: " + DefaultRoots.candidates(environment: DefaultRoots.processEnvironment()).joined(separator: ", "))
-            }
-            print("taskreaper: " + (result.summary["message"]?.stringValue ?? ""))
-        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }

@@ -31,6 +31,9 @@ struct Watch: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
+    @OptionGroup(title: "Output")
+    var outputOptions: OutputOptions
+
     @Option(name: .customLong("rescan-interval"), parsing: .unconditional, help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; at least 1s; infinity disables.", valueName: "DUR"),
             transform: DurationArgument.rescanInterval)
     var rescanInterval: Threshold = .after(6 * .hour)
@@ -43,7 +46,7 @@ struct Watch: ParsableCommand {
         guard !roots.isEmpty else {
             throw ValidationError("no storage root: none of the default roots exists; name one with --root")
         }
-        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), dryRun: dryRun)
+        let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: false, output: outputOptions)
         var options = WatchOptions()
         options.rescanInterval = rescanInterval
         options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())

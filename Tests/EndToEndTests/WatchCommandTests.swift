@@ -120,7 +120,7 @@ final class WatchCommandTests: XCTestCase {
         }
         XCTAssertEqual(status(dir + "/bgb-00000012.json"), "failed")
         XCTAssertNil(try db.row(harness: "opencode", sessionID: "ses_test", taskID: "bgb-00000012")?.pid)
-        XCTAssertTrue(log.contains("TASKREAPER_DB_ROW=updated"), log)
+        XCTAssertTrue(log.contains("running -> failed: process exited without exit marker; aft.db row updated"), log)
         XCTAssertEqual(try db.integrityCheck(), "ok")
     }
 

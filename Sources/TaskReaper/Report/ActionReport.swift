@@ -17,6 +17,9 @@ public struct ActionReport: Sendable {
     public var details: [(key: String, value: JSONValue)] = []
     /// The human sentence: MESSAGE in the journal.
     public var message: String
+    /// When the state acted on began (a removed bundle's JSON mtime, Unix ms): for the
+    /// console's "delivered 2h ago"; not a field of the journal entry or the JSON line.
+    public var since: Millis?
 
     public init(_ action: ActionKind, path: String, location: Location, message: String) {
         self.action = action

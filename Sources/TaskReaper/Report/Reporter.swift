@@ -11,6 +11,11 @@ public final class Reporter: Sendable {
     /// Reports describe what would be done; nothing is changed.
     public let dryRun: Bool
     private let tally = ActionCounters()
+    /// Human lines (README "Console output"); nil: none.
+    public let console: Console?
+    /// Whether each report goes to the logger (the journal); the summary always does. Off for
+    /// a dry run under `--log-target auto`: 20 000 "would" entries are no record of anything.
+    public let logsItems: Bool
 
     public struct Counters: Sendable, Equatable {
         public var actions: [ActionKind: Int] = [:]
@@ -39,19 +44,31 @@ public final class Reporter: Sendable {
     }
 
     /// `jsonLinesFD`: where `--json` lines go (stdout), nil without `--json`.
-    public init(logger: Logger, jsonLinesFD: Int32? = nil, dryRun: Bool = false) {
+    public init(logger: Logger, jsonLinesFD: Int32? = nil, dryRun: Bool = false, console: Console? = nil, logsItems: Bool = true) {
         self.logger = logger
         self.jsonLines = jsonLinesFD.map(OutputLines.init)
         self.dryRun = dryRun
+        self.console = console
+        self.logsItems = logsItems
     }
 
     public var counters: Counters { tally.snapshot }
 
     public func report(_ report: ActionReport) {
         let fields = report.fields(dryRun: dryRun)
-        logger.log(level: report.action.level, "\(report.message)", metadata: fields.journalMetadata(messageID: report.action.messageID))
+        if logsItems {
+            logger.log(level: report.action.level, "\(report.message)", metadata: fields.journalMetadata(messageID: report.action.messageID))
+        }
+        console?.show(report, dryRun: dryRun)
         tally.add(report.action)
         jsonLines?.write(JSONWriter.compact(.object(fields.jsonObject)))
+    }
+
+    /// Not an action, not counted: a warning about the run itself (no root found...), in the
+    /// journal when it gets the summary, and on stderr unless quiet.
+    public func warn(_ message: String) {
+        logger.warning("\(message)", metadata: ["TASKREAPER_DRY_RUN": .string(dryRun ? "1" : "0")])
+        console?.warning(message)
     }
 
     /// Not an action, not counted: detail an operator may ask for (--log-level debug).
@@ -88,6 +105,7 @@ public final class Reporter: Sendable {
                    metadata: fields.journalMetadata(messageID: ActionKind.summary.messageID))
         let object = fields.jsonObject
         jsonLines?.write(JSONWriter.compact(.object(object)))
+        console?.summary(message)
         return object
     }
 
