@@ -51,12 +51,13 @@ enum ReportingSetup {
                                               colorProblems: !noColor && stderrIsTerminal))
     }
 
-    static func reporter(target: LogTarget, dryRun: Bool, json: Bool, output: OutputOptions) -> Reporter {
+    /// `oneShot`: a sweep, whose `--json` lines are written in a stable order at its end.
+    static func reporter(target: LogTarget, dryRun: Bool, json: Bool, output: OutputOptions, oneShot: Bool = false) -> Reporter {
         let plan = plan(target: target, journalAvailable: LogTarget.journalIsAvailable, dryRun: dryRun, json: json,
                         verbose: output.verbose, quiet: output.quiet, stdoutIsTerminal: isatty(STDOUT_FILENO) == 1,
                         stderrIsTerminal: isatty(STDERR_FILENO) == 1, noColor: Terminal.noColor)
         let handler: any LogHandler = plan.journalSummary ? JournalLogHandler(logLevel: .info) : SwiftLogNoOpLogHandler()
         return Reporter(logger: Logger(label: "taskreaper") { _ in handler }, jsonLinesFD: json ? STDOUT_FILENO : nil,
-                        dryRun: dryRun, console: Console(plan.console), logsItems: plan.journalItems)
+                        dryRun: dryRun, console: Console(plan.console), logsItems: plan.journalItems, ordersJSONLines: oneShot)
     }
 }

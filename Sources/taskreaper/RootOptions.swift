@@ -31,7 +31,7 @@ struct RootOptions: ParsableArguments {
     /// The named roots made absolute (every path a report names is absolute, whatever the
     /// working directory: README "--json"), or the default roots that exist now.
     static func resolve(_ roots: [String]) -> [String] {
-        roots.isEmpty ? DefaultRoots.existing(environment: DefaultRoots.processEnvironment()) : roots.map(absolute)
+        (roots.isEmpty ? DefaultRoots.existing(environment: DefaultRoots.processEnvironment()) : roots).map(absolute)
     }
 
     /// `path` against the working directory: `.` and empty parts dropped, `..` kept (folding

@@ -47,7 +47,7 @@ struct Sweep: ParsableCommand {
             printError("taskreaper: cannot read the process table: \(error)")
             throw ExitCode(ExitStatus.itemsFailed)
         }
-        let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: json, output: outputOptions)
+        let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: json, output: outputOptions, oneShot: true)
         if roots.isEmpty {
             // Not silent (a cron job that never finds anything is a misconfiguration): once per run.
             reporter.warn("No storage root found; looked in: "

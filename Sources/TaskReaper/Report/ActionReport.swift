@@ -29,8 +29,9 @@ public struct ActionReport: Sendable {
     }
 
     /// Every fact, in the order of a `--json` line (README "Output").
-    func fields(dryRun: Bool) -> ReportFields {
+    func fields(dryRun: Bool, at time: Millis) -> ReportFields {
         var fields = ReportFields()
+        fields.addLineHeader(at: time)
         fields.add("action", .string(action.rawValue))
         fields.add("path", .string(path))
         fields.add("dry_run", .bool(dryRun))
