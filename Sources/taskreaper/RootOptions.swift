@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import TaskReaperCore
 import TaskReaperSystem
 
 /// `--root` and `--log-target`, shared by `sweep` and `watch`.
@@ -9,13 +10,33 @@ struct RootOptions: ParsableArguments {
     @Option(name: .customLong("root"), help: ArgumentHelp("A storage root (repeatable). Default: every default root that exists (README).", valueName: "DIR"))
     var roots: [String] = []
 
-    @Option(name: .customLong("log-target"), help: ArgumentHelp("Where actions are logged: journal, stderr, or auto (journal when its socket exists, else warnings and errors on stderr).", valueName: "auto|journal|stderr"))
-    var logTarget: LogTarget = .auto
+    @Option(name: .customLong("log-target"), help: ArgumentHelp("Where the record goes: journal, stderr (human lines, no journal), or auto (journal when its socket exists). Default auto, or the configuration's [Log] Target=.", valueName: "auto|journal|stderr"))
+    var logTargetFlag: LogTarget?
 
     func validate() throws { try Self.validate(roots) }
 
-    /// The named roots, or the default ones that exist now.
-    var resolvedRoots: [String] { Self.resolve(roots) }
+    /// The flag, else the configuration's `[Log] Target=`, else auto.
+    var logTarget: LogTarget {
+        logTargetFlag ?? LogTarget(rawValue: ConfigurationStore.shared.configuration.logTarget) ?? .auto
+    }
+
+    /// The named roots, else the configuration's `Root=`s, else the default ones that exist now.
+    var resolvedRoots: [String] {
+        if roots.isEmpty {
+            let configured = ConfigurationStore.shared.configuration.roots.map(\.path)
+            if !configured.isEmpty { return configured.map(Self.absolute) }
+        }
+        return Self.resolve(roots)
+    }
+
+    /// The flags over `configuration`, each recorded as the origin of its value.
+    func apply(to configuration: inout Configuration) {
+        if !roots.isEmpty { configuration.roots = roots.map { (Self.absolute($0), .flag("--root")) } }
+        if let logTargetFlag {
+            configuration.logTarget = logTargetFlag.rawValue
+            configuration.flagged("Log.Target", flag: "--log-target")
+        }
+    }
 
     /// Each named root must be a directory now (a usage error otherwise, exit 2).
     static func validate(_ roots: [String]) throws {

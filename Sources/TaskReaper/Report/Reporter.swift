@@ -124,6 +124,14 @@ public final class Reporter: Sendable {
         console?.warning(message)
     }
 
+    /// Not an action, not counted: something about the run itself worth a line (a
+    /// configuration reloaded), in the journal when it gets the summary, and where action
+    /// lines go.
+    public func note(_ message: String) {
+        logger.notice("\(message)", metadata: ["TASKREAPER_DRY_RUN": .string(dryRun ? "1" : "0")])
+        console?.summary(message)
+    }
+
     /// Not an action, not counted: detail an operator may ask for (--log-level debug).
     public func debug(_ message: String, location: Location) {
         logger.debug("\(message)", metadata: ["TASKREAPER_ROOT": .string(location.root)])

@@ -113,7 +113,9 @@ public final class Watcher {
         for signal in signals.read() {
             switch signal {
             case .stop: stopping = true
-            case .rescan: rescan(reason: "SIGHUP")
+            case .rescan:
+                options.onHangup?()  // re-read the configuration first (README "Configuration")
+                rescan(reason: "SIGHUP")
             }
         }
     }
