@@ -4,7 +4,8 @@
 set -euo pipefail
 # systemd: journald, journalctl, systemd-cat, systemd-tmpfiles (tests, benchmark);
 # e2fsprogs: chattr (tests of failing unlinks); util-linux: flock (lock tests).
-packages=(libsystemd-dev pkg-config libsqlite3-dev sqlite3 systemd e2fsprogs util-linux python3 hyperfine inotify-tools)
+# python3-prometheus-client: the real Prometheus text parser the metrics tests check our output with.
+packages=(libsystemd-dev pkg-config libsqlite3-dev sqlite3 systemd e2fsprogs util-linux python3 hyperfine inotify-tools python3-prometheus-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

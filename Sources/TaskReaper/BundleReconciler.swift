@@ -61,7 +61,9 @@ struct BundleReconciler {
     /// decision must start over from what is on disk now.
     private func attempt() throws(SystemError) -> Outcome? {
         let task: ObservedTask
-        switch try observe() {
+        let observation = try observe()
+        context.reporter.observed(location, status: observation.censusStatus)  // taskreaper_tasks{status}
+        switch observation {
         case .absent: return Outcome()
         case .corrupt(let problem, let modified): return corrupt(problem, modified: modified)
         case .incomplete(let problem, let since, let markerWritten): return incomplete(problem, since: since, markerWritten: markerWritten)

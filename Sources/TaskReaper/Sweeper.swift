@@ -55,8 +55,9 @@ public struct Sweeper: Sendable {
         forEachConcurrently(work.count, workers: workers) { index in
             SessionReconciler(tree: work[index].0, name: work[index].1, context: context).reconcile()
         }
-        let summary = context.reporter.summarize(roots: roots,
-                                                 durationMs: age(of: started, at: context.clock()))
+        let duration = age(of: started, at: context.clock())
+        context.reporter.passFinished(durationMs: duration)
+        let summary = context.reporter.summarize(roots: roots, durationMs: duration)
         withExtendedLifetime(held) {}
         return Result(counters: context.reporter.counters, lockedRoots: lockedRoots, summary: summary)
     }

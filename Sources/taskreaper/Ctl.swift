@@ -10,19 +10,20 @@ struct Ctl: ParsableCommand {
         abstract: "Ask a running `watch` over its control socket.",
         discussion: """
         status: counters, roots, watches, pending deadlines. sweep: a full pass now, and its \
-        summary. rescan: look at everything again. The answer is one JSON object on stdout.
+        summary. rescan: look at everything again. The answer is one JSON object on stdout; \
+        metrics: Prometheus text-format metrics instead (README "Metrics").
 
         Exit status: 0 answered; 1 the daemon answered with an error; 2 usage error; 69 no \
         daemon listens on the socket.
         """
     )
 
-    enum Request: String, ExpressibleByArgument, CaseIterable { case status, sweep, rescan }
+    enum Request: String, ExpressibleByArgument, CaseIterable { case status, sweep, rescan, metrics }
 
     @Option(name: .customLong("socket"), help: ArgumentHelp("The control socket. Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root.", valueName: "PATH"))
     var socket: String?
 
-    @Argument(help: "status, sweep or rescan")
+    @Argument(help: "status, sweep, rescan or metrics (Prometheus text format)")
     var request: Request
 
     func run() throws {
@@ -51,6 +52,10 @@ struct Ctl: ParsableCommand {
         guard !text.isEmpty else {
             printError("taskreaper: \(path) closed the connection without an answer")
             throw ExitCode(ExitStatus.itemsFailed)
+        }
+        if request == .metrics, text.hasPrefix("{\"ok\":true"), let metrics = MetricsAnswer.text(of: text) {
+            print(metrics, terminator: "")  // the exposition format itself, for a scraper or a pipe
+            return
         }
         print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
         if !text.hasPrefix("{\"ok\":true") { throw ExitCode(ExitStatus.itemsFailed) }

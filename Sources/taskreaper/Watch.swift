@@ -34,6 +34,9 @@ struct Watch: ParsableCommand {
     @OptionGroup(title: "Output")
     var outputOptions: OutputOptions
 
+    @OptionGroup(title: "Metrics")
+    var metricsOptions: MetricsOptions
+
     @Option(name: .customLong("rescan-interval"), parsing: .unconditional, help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; at least 1s; infinity disables.", valueName: "DUR"),
             transform: DurationArgument.rescanInterval)
     var rescanInterval: Threshold?
@@ -52,6 +55,14 @@ struct Watch: ParsableCommand {
         options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())
         let watcher: Watcher
         do {
+            options.version = TaskReaperCommand.configuration.version
+            if let path = metricsOptions.path {
+                let file = MetricsFile(path: path)
+                let (version, started) = (options.version, WallClock.now())
+                options.afterPass = { status in
+                    file.write(MetricsText.render(mode: .watch, reporter: reporter, status: status, startedAt: started, version: version))
+                }
+            }
             let live = LivePolicy(policyOptions.policy)
             options.onHangup = ConfigReload.handler(policyOptions: policyOptions, live: live, reporter: reporter, root: roots[0])
             let context = ReconcileContext(livePolicy: live, processes: try ProcessTable(), reporter: reporter)

@@ -12,6 +12,21 @@ public final class Reporter: Sendable {
     /// Reports describe what would be done; nothing is changed.
     public let dryRun: Bool
     private let tally = ActionCounters()
+    /// Every task's last observed status (`taskreaper_tasks{status}`).
+    let census = TaskCensus()
+    private let passes = Mutex(PassRecord())
+
+    /// The last pass (a sweep, or one round of `watch`), for the metrics.
+    public struct PassRecord: Sendable, Equatable {
+        public var count = 0
+        /// Unix ms when the last pass ended; nil before the first.
+        public var lastEndedAt: Millis?
+        public var lastDurationMs: Millis = 0
+        /// Unix ms when the last pass without a new error ended.
+        public var lastSuccessAt: Millis?
+        /// The error count when the last pass ended (a pass's errors are the difference).
+        var errorsAtLastEnd = 0
+    }
     /// Human lines (README "Console output"); nil: none.
     public let console: Console?
     /// Whether each report goes to the logger (the journal); the summary always does. Off for
@@ -80,6 +95,7 @@ public final class Reporter: Sendable {
         }
         console?.show(report, dryRun: dryRun)
         tally.add(report.action)
+        updateCensus(report)
         guard let jsonLines else { return }
         let line = JSONWriter.compact(.object(fields.jsonObject))
         if holdsLines {
@@ -123,6 +139,40 @@ public final class Reporter: Sendable {
         logger.warning("\(message)", metadata: ["TASKREAPER_DRY_RUN": .string(dryRun ? "1" : "0")])
         console?.warning(message)
     }
+
+    /// What a report changes in the census (a dry run changes nothing on disk).
+    private func updateCensus(_ report: ActionReport) {
+        if report.action == .rescan { census.clear(); return }
+        guard !dryRun else { return }
+        switch report.action {
+        case .removeBundle, .quarantine: census.set(report.location, status: nil)
+        case .finalize: if let to = report.to { census.set(report.location, status: to.rawValue) }
+        case .removeSessionDir: census.removeSession(report.location)
+        default: break
+        }
+    }
+
+    /// A task as observed (`BundleObservation.censusStatus`; nil: gone).
+    func observed(_ location: Location, status: String?) { census.set(location, status: status) }
+
+    /// Tasks by status, as last observed.
+    public var tasksByStatus: [String: Int] { census.counts }
+
+    /// A pass ended (a sweep's, or one round of `watch`'s work): its duration and, if it
+    /// added no error, the time of the last success.
+    public func passFinished(durationMs: Millis) {
+        let errors = counters.failures
+        let now = clock()
+        passes.withLock { record in
+            record.count += 1
+            record.lastEndedAt = now
+            record.lastDurationMs = durationMs
+            if errors == record.errorsAtLastEnd { record.lastSuccessAt = now }
+            record.errorsAtLastEnd = errors
+        }
+    }
+
+    public var lastPass: PassRecord { passes.withLock { $0 } }
 
     /// Not an action, not counted: something about the run itself worth a line (a
     /// configuration reloaded), in the journal when it gets the summary, and where action

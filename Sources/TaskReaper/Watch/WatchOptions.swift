@@ -19,6 +19,10 @@ public struct WatchOptions: Sendable {
     /// it is good, swaps the policy (`ReconcileContext(livePolicy:)`); a bad one is reported
     /// and the old one kept.
     public var onHangup: (@Sendable () -> Void)?
+    /// Called after every pass with the `ctl status` facts (the CLI writes --metrics-file).
+    public var afterPass: (@Sendable (JSONObject) -> Void)?
+    /// For `taskreaper_build_info`.
+    public var version = "unknown"
 
     public init() {}
 }

@@ -151,6 +151,7 @@ public final class Watcher {
 
     private func reconcileDirty() {
         guard queue.hasDirty else { return }
+        let passStarted = context.clock()
         let work: [(SessionKey, Tree)] = queue.takeDirty().compactMap { key in registry.tree(of: key).map { (key, $0) } }
         for (key, _) in work { registry.watchSession(key) }
         let outcomes = Mutex([SessionOutcome?](repeating: nil, count: work.count))
@@ -172,6 +173,8 @@ public final class Watcher {
             apply(outcome, to: key)
         }
         timers.statusChanged(now: context.clock())
+        context.reporter.passFinished(durationMs: age(of: passStarted, at: context.clock()))
+        options.afterPass?(controlStatus())  // e.g. --metrics-file
     }
 
     private func apply(_ outcome: SessionOutcome, to key: SessionKey) {
@@ -257,4 +260,9 @@ extension Watcher: ControlRequests {
     }
 
     func controlRescan() { rescan(reason: "ctl rescan") }
+
+    func controlMetrics() -> JSONObject {
+        JSONObject([("metrics", .string(MetricsText.render(mode: .watch, reporter: context.reporter, status: controlStatus(),
+                                                            startedAt: timers.startedAt, version: options.version)))])
+    }
 }
