@@ -147,6 +147,7 @@ struct BundleReconciler {
             var event = ActionReport(.reportCorrupt, path: entryPath, location: location,
                                      message: "\(what) \(problem.hasPrefix("is") || problem.hasPrefix("has") || problem.hasPrefix("names") ? problem : "is unreadable: " + problem); quarantined once \(DurationText.format(context.policy.corruptQuarantineAge)) old")
             event.details = [("error", .string(problem))]
+            event.since = modified  // a rewrite is a new problem, reported again in watch
             context.reporter.report(event)
             return Outcome(nextDue: recheckAt)
         case .quarantine, .remove:

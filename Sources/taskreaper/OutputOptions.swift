@@ -48,7 +48,7 @@ enum ReportingSetup {
         let colorActions = !noColor && (actions == STDOUT_FILENO ? stdoutIsTerminal : (actions == STDERR_FILENO && stderrIsTerminal))
         return Plan(journalItems: journalItems, journalSummary: journal,
                     console: Console.Settings(actionsFD: actions, warnings: warnings, colorActions: colorActions,
-                                              colorProblems: !noColor && stderrIsTerminal))
+                                              colorProblems: !noColor && stderrIsTerminal, quiet: quiet))
     }
 
     /// `oneShot`: a sweep, whose `--json` lines are written in a stable order at its end.
@@ -58,6 +58,7 @@ enum ReportingSetup {
                         stderrIsTerminal: isatty(STDERR_FILENO) == 1, noColor: Terminal.noColor)
         let handler: any LogHandler = plan.journalSummary ? JournalLogHandler(logLevel: .info) : SwiftLogNoOpLogHandler()
         return Reporter(logger: Logger(label: "taskreaper") { _ in handler }, jsonLinesFD: json ? STDOUT_FILENO : nil,
-                        dryRun: dryRun, console: Console(plan.console), logsItems: plan.journalItems, ordersJSONLines: oneShot)
+                        dryRun: dryRun, console: Console(plan.console), logsItems: plan.journalItems, ordersJSONLines: oneShot,
+                        reportsProblemsOnce: !oneShot)
     }
 }

@@ -134,7 +134,7 @@ final class WatchConsoleTests: XCTestCase {
         XCTAssertFalse(text.contains("TASKREAPER_"), text)
         // Ctrl-C: the watcher stops and says what it did.
         kill(watcher!, SIGINT)
-        poll("the exit summary") { text.contains("taskreaper: Swept 1 root") }
+        poll("the exit summary") { text.contains("taskreaper: Watched 1 root for ") }
         XCTAssertEqual(script.waitForExitStatus(timeout: 10), 0, text)
     }
 }

@@ -21,6 +21,12 @@ public enum TaskReaperBinary {
         public let stdout: String
         public let stderr: String
 
+        public init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+
         /// The `--json` lines, parsed.
         public var jsonLines: [[String: Any]] {
             stdout.split(separator: "\n").compactMap {

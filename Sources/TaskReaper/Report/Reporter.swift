@@ -12,6 +12,9 @@ public final class Reporter: Sendable {
     /// Reports describe what would be done; nothing is changed.
     public let dryRun: Bool
     private let tally = ActionCounters()
+    /// `watch`: a recurring problem is reported once until it changes (README "Console output").
+    public let reportsProblemsOnce: Bool
+    private let lastProblems = Mutex<[String: String]>([:])
     /// Every task's last observed status (`taskreaper_tasks{status}`).
     let census = TaskCensus()
     private let passes = Mutex(PassRecord())
@@ -76,7 +79,9 @@ public final class Reporter: Sendable {
     /// `jsonLinesFD`: where `--json` lines go (stdout), nil without `--json`.
     /// `ordersJSONLines`: hold `--json` lines until the summary and write them sorted (sweep).
     public init(logger: Logger, jsonLinesFD: Int32? = nil, dryRun: Bool = false, console: Console? = nil, logsItems: Bool = true,
-                ordersJSONLines: Bool = false, clock: @escaping @Sendable () -> Millis = WallClock.now) {
+                ordersJSONLines: Bool = false, reportsProblemsOnce: Bool = false,
+                clock: @escaping @Sendable () -> Millis = WallClock.now) {
+        self.reportsProblemsOnce = reportsProblemsOnce
         self.logger = logger
         self.jsonLines = jsonLinesFD.map(OutputLines.init)
         self.dryRun = dryRun
@@ -89,6 +94,54 @@ public final class Reporter: Sendable {
     public var counters: Counters { tally.snapshot }
 
     public func report(_ report: ActionReport) {
+        if dryRun, let refused = Self.wouldFail(report) {
+            emit(refused)
+            return
+        }
+        if reportsProblemsOnce, isRepeat(report) { return }
+        emit(report)
+    }
+
+    /// The same problem about the same item as last time (a corrupt JSON, an unsupported
+    /// schema, a link), in a `watch`: said once until it changes (its message or the file's
+    /// time), not on every event and pass. Any other report about the item forgets it.
+    private func isRepeat(_ report: ActionReport) -> Bool {
+        switch report.action {
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink:
+            let fingerprint = report.message + "\u{0}" + (report.since.map { String($0) } ?? "")
+            return lastProblems.withLock { last in
+                defer { last[report.path] = fingerprint }
+                return last[report.path] == fingerprint
+            }
+        case .rescan, .summary, .error:
+            return false
+        default:
+            lastProblems.withLock { last in
+                if !last.isEmpty { last[report.path] = nil }
+            }
+            return false
+        }
+    }
+
+    /// A dry run's promise the real run could not keep (no write permission on the directory,
+    /// a read-only file system, a sticky directory): an `error` instead of the "would" report,
+    /// so the dry run's exit status (1) and summary say so.
+    static func wouldFail(_ report: ActionReport) -> ActionReport? {
+        switch report.action {
+        case .finalize, .writeKillMarker, .removeBundle, .quarantine, .removeStrayTemp, .removeOrphanFile, .removeSessionDir:
+            guard let problem = WriteAccess.problem(changing: report.path) else { return nil }
+            var error = ActionReport(.error, path: report.path, location: report.location,
+                                     message: "The real run could not \(ConsoleLine.verb(report.action, dryRun: true).dropFirst(6)) "
+                                         + "\(report.path): \(problem)")
+            error.sessionID = report.sessionID
+            error.details = [("operation", .string(report.action.rawValue)), ("error", .string(problem))]
+            return error
+        default:
+            return nil
+        }
+    }
+
+    private func emit(_ report: ActionReport) {
         let fields = report.fields(dryRun: dryRun, at: clock())
         if logsItems {
             logger.log(level: report.action.level, "\(report.message)", metadata: fields.journalMetadata(messageID: report.action.messageID))
@@ -199,9 +252,17 @@ public final class Reporter: Sendable {
     }
 
     /// The summary, as a journal entry and (with `--json`) the last line.
-    public func summarize(roots: [String], durationMs: Millis) -> JSONObject {
-        let counters = self.counters
-        let message = Self.summarySentence(counters, roots: roots.count, dryRun: dryRun, durationMs: durationMs)
+    /// `watching`: the summary of a `watch` at its exit: `sessions` and `bundles` are what it
+    /// watches now (the tree's size), not how many looks it took (the sessions it reconciled,
+    /// counted once per look, were many times the tree).
+    public func summarize(roots: [String], durationMs: Millis, watchingSessions: Int? = nil) -> JSONObject {
+        var counters = self.counters
+        if let watchingSessions {
+            counters.sessions = watchingSessions
+            counters.bundles = census.counts.values.reduce(0, +)
+        }
+        let message = Self.summarySentence(counters, roots: roots.count, dryRun: dryRun, durationMs: durationMs,
+                                           watching: watchingSessions != nil)
         flushHeldLines(roots: roots)
         var fields = ReportFields()
         fields.addLineHeader(at: clock())
@@ -222,8 +283,8 @@ public final class Reporter: Sendable {
         return object
     }
 
-    static func summarySentence(_ c: Counters, roots: Int, dryRun: Bool, durationMs: Millis) -> String {
-        let verb = dryRun ? "Dry run over" : "Swept"
+    static func summarySentence(_ c: Counters, roots: Int, dryRun: Bool, durationMs: Millis, watching: Bool = false) -> String {
+        let verb = watching ? (dryRun ? "Watched (dry run)" : "Watched") : dryRun ? "Dry run over" : "Swept"
         var parts: [String] = []
         func add(_ kind: ActionKind, _ label: String) { if c[kind] > 0 { parts.append("\(c[kind]) \(label)") } }
         add(.finalize, dryRun ? "to finalize" : "finalized")
@@ -245,6 +306,10 @@ public final class Reporter: Sendable {
         add(.dbBusy, "aft.db busy")
         add(.error, "errors")
         let done = parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")
+        if watching {
+            return "\(verb) \(roots) root\(roots == 1 ? "" : "s") for \(TimeText.short(durationMs)), \(c.sessions) sessions and "
+                + "\(c.bundles) tasks now: \(done)"
+        }
         return "\(verb) \(roots) root\(roots == 1 ? "" : "s"), \(c.sessions) sessions, \(c.bundles) bundles in \(durationMs) ms: \(done)"
     }
 }

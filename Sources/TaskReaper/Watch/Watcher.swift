@@ -74,7 +74,8 @@ public final class Watcher {
             reconcileDirty()
         }
         notifier.notify("STOPPING=1")
-        _ = context.reporter.summarize(roots: registry.rootPaths, durationMs: age(of: started, at: context.clock()))
+        _ = context.reporter.summarize(roots: registry.rootPaths, durationMs: age(of: started, at: context.clock()),
+                                       watchingSessions: registry.sessionCount)
         return ExitStatus.success
     }
 
