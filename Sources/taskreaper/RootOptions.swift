@@ -21,12 +21,16 @@ struct RootOptions: ParsableArguments {
     }
 
     /// The named roots, else the configuration's `Root=`s, else the default ones that exist now.
-    var resolvedRoots: [String] {
+    var resolvedRoots: [String] { Self.effective(roots) }
+
+    /// `roots` given on the command line, else the configuration's `Root=`s, else the default
+    /// roots that exist now; absolute.
+    static func effective(_ roots: [String]) -> [String] {
         if roots.isEmpty {
             let configured = ConfigurationStore.shared.configuration.roots.map(\.path)
-            if !configured.isEmpty { return configured.map(Self.absolute) }
+            if !configured.isEmpty { return configured.map(absolute) }
         }
-        return Self.resolve(roots)
+        return resolve(roots)
     }
 
     /// The flags over `configuration`, each recorded as the origin of its value.

@@ -63,6 +63,11 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(sweep.status, 0, sweep.stderr)
         XCTAssertTrue(BundleFixture.exists(young))
         XCTAssertFalse(BundleFixture.exists(old))
+        // list decides with the same configuration: the young one is due in under an hour.
+        let listed = try TaskReaperBinary.run(["list", "--json"], environment: environment)
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        XCTAssertEqual(listed.jsonLines.map { $0["task_id"] as? String }, ["bgb-00000001"], listed.stdout)
+        XCTAssertLessThanOrEqual(listed.jsonLines.first?["next_in_ms"] as? Int ?? .max, 30 * 60_000)
         let flagged = try TaskReaperBinary.run(["sweep", "--log-target", "stderr", "--retention", "1h"], environment: environment)
         XCTAssertEqual(flagged.status, 0, flagged.stderr)
         XCTAssertFalse(BundleFixture.exists(young))
