@@ -11,6 +11,9 @@ public struct SessionOutcome: Sendable {
     /// The `io/` directories of task directories that are not terminal: `watch` watches
     /// them for the marker written in place (IN_CLOSE_WRITE / IN_MODIFY on `io/exit`).
     public var markerDirectories: [String] = []
+    /// The directory is empty and due for removal, unless a process holds it open: decided
+    /// for all of a pass's sessions at once (`SessionDirectoryRemoval`).
+    public var removal: SessionRemoval?
 }
 
 /// A task's wrapper process, with the task's started_at to tell a reused pid.

@@ -41,7 +41,7 @@ public struct SessionReconciler: Sendable {
             }
             return SessionOutcome(exists: false)
         }
-        if entries.isEmpty { return SessionOutcome(nextDue: emptySession(session)) }
+        if entries.isEmpty { return emptySession(session) }
 
         let sorted = SessionEntries(entries) { entryName in
             switch (try? session.status(entryName))??.kind {
@@ -102,12 +102,11 @@ public struct SessionReconciler: Sendable {
             nextDue = earliest(nextDue, outcome.nextDue)
         }
         context.reporter.counted(bundles: bundles, sessions: 1, nextDue: nextDue)
+        var outcome = SessionOutcome(nextDue: nextDue, liveProcesses: live, markerDirectories: markerDirectories)
         if Housekeeping.sessionLeftEmpty(removedEntries: removed, entriesAtStart: sorted.total) {
-            // In a dry run the directory stays: a watcher keeps watching it.
-            let gone = removeSessionDirectory(why: "left empty") && !context.dryRun
-            return SessionOutcome(exists: !gone, nextDue: gone ? nil : nextDue)
+            outcome.removal = removal(of: session, why: "left empty")
         }
-        return SessionOutcome(nextDue: nextDue, liveProcesses: live, markerDirectories: markerDirectories)
+        return outcome
     }
 
     private func reportDualLayout(_ taskID: String, in session: DirectoryHandle) {
@@ -149,44 +148,32 @@ public struct SessionReconciler: Sendable {
         }
     }
 
-    private func emptySession(_ session: DirectoryHandle) -> Millis? {
+    private func emptySession(_ session: DirectoryHandle) -> SessionOutcome {
         context.reporter.counted(sessions: 1)
         let modified: Millis
         do { modified = try session.status().modified } catch {
             context.reporter.failed(error, at: tree.location(session: name), doing: "stat session directory")
-            return nil
+            return SessionOutcome()
         }
         switch Decide.emptySession(modified: modified, now: context.clock(), policy: context.policy) {
-        case .leave(let recheckAt): return recheckAt
+        case .leave(let recheckAt): return SessionOutcome(nextDue: recheckAt)
         case .remove, .quarantine:
-            removeSessionDirectory(why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
-            return nil
+            var outcome = SessionOutcome()
+            outcome.removal = removal(of: session, why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
+            return outcome
         }
     }
 
-    /// True when the directory is gone (or, in a dry run, would be).
-    @discardableResult
-    private func removeSessionDirectory(why: String) -> Bool {
-        let path = tree.directory.childPath(name)
-        let location = tree.location(session: name)
-        if !context.dryRun {
-            do {
-                // ENOTEMPTY/ENOENT: the harness wrote or removed meanwhile; both are fine.
-                switch try tree.directory.removeDirectory(name) {
-                case .removed: break
-                case .absent: return true
-                case .notEmpty: return false
-                }
-            } catch {
-                context.reporter.failed(error, at: location, doing: "remove session directory")
-                return false
-            }
+    /// The directory, as this pass holds it, for `SessionDirectoryRemoval` (which removes
+    /// the pass's empty sessions together, after one look at who holds them open).
+    private func removal(of session: DirectoryHandle, why: String) -> SessionRemoval? {
+        do {
+            let status = try session.status()
+            return SessionRemoval(tree: tree, name: name, identity: FileIdentity(status), owner: status.owner, why: why)
+        } catch {
+            context.reporter.failed(error, at: tree.location(session: name), doing: "stat session directory")
+            return nil
         }
-        var event = ActionReport(.removeSessionDir, path: path, location: location,
-                                 message: "\(context.verb("Removed", "remove")) session directory \(path) (\(why))")
-        event.reason = why
-        context.reporter.report(event)
-        return true
     }
 
     /// A stray file: decide from its own mtime, remove it when due.

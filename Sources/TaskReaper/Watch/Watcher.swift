@@ -169,6 +169,13 @@ public final class Watcher {
             }
             apply(outcome, to: key)
         }
+        // Empty sessions go together, after one look at who holds them open; in a dry run
+        // they stay (and stay watched).
+        let removed = SessionDirectoryRemoval.removeEmpty(results.compactMap { $0?.removal }, context: context)
+        if !context.dryRun {
+            for key in removed { registry.forgetSession(key) }
+            apply(RegistryChanges(forgotten: removed))
+        }
         timers.statusChanged(now: context.clock())
     }
 
