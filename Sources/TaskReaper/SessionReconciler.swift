@@ -54,7 +54,7 @@ public struct SessionReconciler: Sendable {
         var removed = 0
         var nextDue: Millis?
         var live: [LiveProcess] = []
-        var markerDirectories: [String] = []
+        var watchDirectories: [DirectoryHandle] = []
         let ordered = sorted.bundles.sorted(by: { $0.key < $1.key })
         // One id in both layouts is corrupt input (CONTRACT §7.1): reported, neither touched.
         let dual = sorted.dualLayouts
@@ -76,7 +76,7 @@ public struct SessionReconciler: Sendable {
             removed += outcome.removedEntries
             nextDue = earliest(nextDue, outcome.nextDue)
             if let process = outcome.liveProcess { live.append(process) }
-            if let directory = outcome.markerDirectory { markerDirectories.append(directory) }
+            watchDirectories += outcome.watchDirectories
         }
         for tombstone in sorted.tombstones {
             let outcome = finishTombstone(tombstone, in: session)
@@ -102,7 +102,7 @@ public struct SessionReconciler: Sendable {
             nextDue = earliest(nextDue, outcome.nextDue)
         }
         context.reporter.counted(bundles: bundles, sessions: 1, nextDue: nextDue)
-        var outcome = SessionOutcome(nextDue: nextDue, liveProcesses: live, markerDirectories: markerDirectories)
+        var outcome = SessionOutcome(nextDue: nextDue, liveProcesses: live, watchDirectories: watchDirectories)
         if Housekeeping.sessionLeftEmpty(removedEntries: removed, entriesAtStart: sorted.total) {
             outcome.removal = removal(of: session, why: "left empty")
         }

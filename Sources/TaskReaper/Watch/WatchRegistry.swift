@@ -31,6 +31,8 @@ final class WatchRegistry {
     /// Parent directory watch -> the roots in it (several roots may share a parent).
     private var rootParents: [Int32: [Int]] = [:]
     private var trees: [String: TreeState] = [:]
+    /// Per session, the task directories' control/ and io/ watched (by path).
+    private var taskFiles: [SessionKey: Set<String>] = [:]
     private(set) var watchLimitReached = false
     /// While the watch limit leaves part of the trees unwatched: the next covering rescan.
     private(set) var uncoveredRescanAt: Millis?
@@ -66,7 +68,26 @@ final class WatchRegistry {
         _ = addWatch(directory, mask: Inotify.sessionMask, target: .session(key))
     }
 
-    func forgetSession(_ key: SessionKey) { removeWatch(.session(key)) }
+    func forgetSession(_ key: SessionKey) {
+        removeWatch(.session(key))
+        watchTaskFiles(key, [])
+    }
+
+    /// The task directories' control/ and io/ of a session to watch now: exactly these (a
+    /// task that went terminal, or was removed, loses its watches with the next reconcile).
+    func watchTaskFiles(_ key: SessionKey, _ directories: [DirectoryHandle]) {
+        let current = taskFiles[key] ?? []
+        let wanted = Set(directories.map(\.path))
+        guard current != wanted else { return }
+        for path in current.subtracting(wanted) { removeWatch(.taskFiles(key, path)) }
+        var watching = current.intersection(wanted)
+        for directory in directories where !current.contains(directory.path) {
+            if addWatch(directory, mask: Inotify.taskFilesMask, target: .taskFiles(key, directory.path)) != nil {
+                watching.insert(directory.path)
+            }
+        }
+        taskFiles[key] = watching.isEmpty ? nil : watching
+    }
 
     // MARK: Roots
 
@@ -182,8 +203,12 @@ final class WatchRegistry {
         guard trees.removeValue(forKey: path) != nil else { return RegistryChanges() }
         removeWatch(.tree(path))
         for target in watched.keys {
-            if case .session(let key) = target, key.tree == path { removeWatch(target) }
+            switch target {
+            case .session(let key) where key.tree == path, .taskFiles(let key, _) where key.tree == path: removeWatch(target)
+            default: break
+            }
         }
+        taskFiles = taskFiles.filter { $0.key.tree != path }
         return RegistryChanges(forgottenTrees: [path])
     }
 
@@ -226,6 +251,12 @@ final class WatchRegistry {
         case .session(let key):
             if event.watchEnded { return RegistryChanges(forgotten: [key]) }
             return event.selfGone ? RegistryChanges() : RegistryChanges(look: [key])
+        case .taskFiles(let key, let path):
+            if event.watchEnded {
+                taskFiles[key]?.remove(path)
+                return RegistryChanges()
+            }
+            return RegistryChanges(look: [key])
         case .tree(let path):
             if event.watchEnded { return forgetTree(path) }
             guard let name = event.name else { return RegistryChanges() }

@@ -185,6 +185,7 @@ public final class Watcher {
             apply(RegistryChanges(forgotten: [key]))
             return
         }
+        registry.watchTaskFiles(key, outcome.watchDirectories)
         var due = outcome.nextDue
         switch processes.update(key, live: outcome.liveProcesses) {
         case .watched: break
