@@ -97,7 +97,7 @@ extension BundleReconciler {
                 }
                 killMarkerWritable = files.isDirectory && content.isEmpty
             case .notRegular(let kind): irregularMarker = kind
-            case .tooLarge: break
+            case .tooLarge: irregularMarker = .regular  // said as "cannot be read as a marker"
             }
         }
         let observation = TaskObservation(document: document, jsonModified: status.modified, liveness: liveness,

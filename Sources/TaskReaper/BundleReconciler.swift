@@ -126,15 +126,16 @@ struct BundleReconciler {
 
     // MARK: Corrupt
 
-    /// A FIFO, socket, directory, device or link where the marker goes: no marker, whatever
-    /// it is (a socket used to fail the whole task on every pass, the others went unsaid),
+    /// A FIFO, socket, directory, device or link where the marker goes, or a file too big to
+    /// be one: no marker, whatever it is (a socket used to fail the whole task on every pass, the others went unsaid),
     /// said once per look at the task. It still counts as "a marker exists" for the kill path.
     private func irregularMarker(_ kind: FileStatus.Kind, _ task: ObservedTask) {
         let what: String
         switch kind {
         case .directory: what = "is a directory"
         case .symlink: what = "is a symbolic link (never followed)"
-        case .regular, .other: what = "is not a regular file (a FIFO, socket or device)"
+        case .regular: what = "is larger than \(ReadLimits.marker) bytes"
+        case .other: what = "is not a regular file (a FIFO, socket or device)"
         }
         let path = task.files.markerPath
         var event = ActionReport(.reportCorrupt, path: path, location: location, message: "Exit marker \(path) \(what): read as no marker")

@@ -34,8 +34,17 @@ struct SessionEntries {
                 tombstones.append(entry.name)
                 continue
             }
-            // Members and temps are files, or links to unlink (never to follow).
-            guard kind == .regular || kind == .symlink else { others += 1; continue }
+            // Members and temps are files, or links to unlink (never to follow). A `<id>.json`
+            // of any other type (FIFO, socket, directory) still makes its bundle a task: it is
+            // reported as corrupt and its members are kept, never deleted as orphans.
+            guard kind == .regular || kind == .symlink else {
+                if case .member(let taskID, .json) = EntryName.classify(entry.name) {
+                    bundles[taskID, default: Bundle()].hasJSON = true
+                } else {
+                    others += 1
+                }
+                continue
+            }
             switch EntryName.classify(entry.name) {
             case .member(let taskID, let memberKind):
                 if memberKind == .json {

@@ -44,6 +44,17 @@ final class SweeperProcessTests: XCTestCase {
         XCTAssertEqual(run.result.exitCode, 0)
     }
 
+    /// Issue 11.7: the harness trims whatever it reads; a code padded with more than 4 KiB
+    /// of blanks is still its marker.
+    func testAMarkerPaddedWithKilobytesOfWhitespaceIsStillAMarker() throws {
+        let process = try start("bgb-0000001a", "true")
+        poll("marker") { BundleFixture.exists(session + "/bgb-0000001a.exit") }
+        XCTAssertTrue(process.waitUntilExited())
+        try BundleFixture.write(session, "bgb-0000001a.exit", "\n" + String(repeating: " ", count: 8_000) + "4" + String(repeating: "\t", count: 100))
+        XCTAssertEqual(try sweep(root.path, policy: immediate()).count(.finalize), 1)
+        XCTAssertEqual(parse(session + "/bgb-0000001a.json")["exit_code"] as? Int, 4)
+    }
+
     func testExitNIsFailedWithThatCode() throws {
         let process = try start("bgb-00000002", "(exit 7)")
         poll("marker") { BundleFixture.exists(session + "/bgb-00000002.exit") }

@@ -316,6 +316,23 @@ final class SweeperTreeTests: XCTestCase {
         XCTAssertEqual(run.log.actions(.reportCorrupt).first?["TASKREAPER_ERROR"], "field 'status' appears more than once")
         XCTAssertEqual(BundleFixture.read(dir + "/bgb-00000005.json"), json)
     }
+
+    /// Issue 11.7: a FIFO, socket or directory named `<id>.json` is reported, and its
+    /// bundle's members are kept (they used to be deleted as orphans an hour later).
+    func testAJSONThatIsNotAFileIsReportedAndItsMembersKept() throws {
+        let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
+        XCTAssertEqual(mkfifo(dir + "/bgb-000000f1.json", 0o600), 0)
+        try FileManager.default.createDirectory(atPath: dir + "/bgb-000000f2.json", withIntermediateDirectories: false)
+        for id in ["bgb-000000f1", "bgb-000000f2"] {
+            try BundleFixture.write(dir, id + ".stdout", "output", ageMs: 2 * hour)
+        }
+        let run = try sweep(root.path)
+        XCTAssertEqual(run.count(.removeOrphanFile), 0)
+        XCTAssertEqual(Set(run.log.actions(.reportCorrupt).compactMap { $0["TASKREAPER_PATH"]?.description }),
+                       [dir + "/bgb-000000f1.json", dir + "/bgb-000000f2.json"])
+        XCTAssertTrue(BundleFixture.exists(dir + "/bgb-000000f1.stdout"))
+        XCTAssertTrue(BundleFixture.exists(dir + "/bgb-000000f2.stdout"))
+    }
 }
 
 /// Whether a file has been read (opened without writing, then closed) since `init`.
