@@ -18,12 +18,19 @@ struct SessionEntries {
     var temps: [(name: String, writerPID: Int32)] = []
     /// Names that are not ours (unknown names, directories): they keep the session non-empty.
     var others = 0
+    /// Names that are not valid UTF-8 (never touched; reported): they keep it non-empty too.
+    var undecodable: [DirectoryEntry] = []
     var total: Int
 
     /// `resolve` stats an entry whose type readdir did not report.
     init(_ entries: [DirectoryEntry], resolve: (String) -> DirectoryEntry.Kind) {
         total = entries.count
         for entry in entries {
+            guard entry.isValidUTF8 else {
+                undecodable.append(entry)
+                others += 1
+                continue
+            }
             var kind = entry.kind
             if kind == .unknown { kind = resolve(entry.name) }
             if kind == .directory || kind == .symlink, EntryName.isTaskDirectoryName(entry.name) {

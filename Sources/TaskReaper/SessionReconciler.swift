@@ -56,6 +56,7 @@ public struct SessionReconciler: Sendable {
         var live: [LiveProcess] = []
         var watchDirectories: [DirectoryHandle] = []
         let ordered = sorted.bundles.sorted(by: { $0.key < $1.key })
+        for entry in sorted.undecodable { Tree.reportBadName(entry, in: session, location: location, context: context) }
         // One id in both layouts is corrupt input (CONTRACT §7.1): reported, neither touched.
         let dual = sorted.dualLayouts
         for taskID in dual.sorted() { reportDualLayout(taskID, in: session) }

@@ -105,6 +105,7 @@ public final class Reporter: Sendable {
         add(.reportCorrupt, "corrupt")
         add(.skipUnsupportedSchema, "unsupported schema")
         add(.skipSymlink, "symlinks skipped")
+        add(.skipBadName, "non-UTF-8 names skipped")
         add(.skipLockedRoot, "roots locked")
         add(.skipReaderFloor, "roots left to a newer harness")
         add(.rescan, "rescans")
