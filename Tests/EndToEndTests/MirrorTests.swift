@@ -5,18 +5,8 @@ import XCTest
 
 /// The harness's aft.db (CONTRACT §6) kept in step by the real binary: a real SQLite file
 /// with the harness's schema in WAL mode, real processes, a real writer holding the lock.
-final class MirrorTests: XCTestCase {
-    var root: TemporaryDirectory!
-    var session: String!
-    var processes: [HarnessProcess] = []
+final class MirrorTests: TreeTestCase {
     let sessionID = "ses_mirror"
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory()
-        session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-    }
-
-    override func tearDown() { processes.forEach { $0.stop() } }
 
     // MARK: Fixtures
 

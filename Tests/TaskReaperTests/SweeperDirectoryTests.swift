@@ -8,20 +8,7 @@ import XCTest
 /// Task directories of the current harness (CONTRACT §7), swept with real processes
 /// spawned as the harness spawns them (the exit code written in place into io/exit through
 /// the inherited fd 3) and real trees; one test per row of §7.4 and per bad input.
-final class SweeperDirectoryTests: XCTestCase {
-    var root: TemporaryDirectory!
-    var session: String!
-    var processes: [HarnessProcess] = []
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory()
-        session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-    }
-
-    override func tearDown() {
-        processes.forEach { $0.stop() }
-        root.remove()
-    }
+final class SweeperDirectoryTests: TreeTestCase {
 
     /// A running task whose wrapper ran `command` and has exited (reaped: its pid is free).
     private func finishedTask(_ n: Int, command: String, schema: Int = 7) throws -> (id: String, dir: String) {

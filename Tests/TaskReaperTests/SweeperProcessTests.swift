@@ -6,17 +6,7 @@ import TaskReaperTestSupport
 import XCTest
 
 /// Whole sweeps over real trees with real processes spawned as the harness spawns them.
-final class SweeperProcessTests: XCTestCase {
-    var root: TemporaryDirectory!
-    var session: String!
-    var processes: [HarnessProcess] = []
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory()
-        session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-    }
-
-    override func tearDown() { processes.forEach { $0.stop() } }
+final class SweeperProcessTests: TreeTestCase {
 
     /// A running task whose wrapper runs `command`, as the harness records it.
     private func start(_ id: String, _ command: String, extra: [(String, String)] = []) throws -> HarnessProcess {

@@ -149,7 +149,7 @@ def latency_in_place(root):
     session = os.path.join(root, "opencode/bash-tasks/00000000000000bb")
     os.makedirs(session)
     live = subprocess.Popen(["setsid", "sleep", "3600"])
-    w = Watch(root, "--finalize-grace", f"{GRACE_MS}ms", "--rescan-interval", "0")
+    w = Watch(root, "--finalize-grace", f"{GRACE_MS}ms")
     lat = []
     try:
         time.sleep(0.2)
@@ -286,26 +286,26 @@ def burst(root):
     return watch_s, sweep_s, left
 
 
+def with_live_process(measure, root):
+    """measure(root, pid) with one real live process (its own group) standing for every
+    live task of the tree; the process and the tree are gone afterwards."""
+    live = subprocess.Popen(["setsid", "sleep", "3600"])
+    try:
+        return measure(root, live.pid)
+    finally:
+        live.kill()
+        live.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     shutil.rmtree(BASE, ignore_errors=True)
     os.makedirs(BASE)
     marker_lat, death_lat = latency(os.path.join(BASE, "latency"))
     in_place_lat = latency_in_place(os.path.join(BASE, "in-place"))
     ticks, switches, peer_ticks = idle(os.path.join(BASE, "latency"))
-    live = subprocess.Popen(["setsid", "sleep", "3600"])
-    try:
-        ready_s, rss, watches = scale(os.path.join(BASE, "scale"), live.pid)
-    finally:
-        live.kill()
-        live.wait()
-    shutil.rmtree(os.path.join(BASE, "scale"), ignore_errors=True)
-    live = subprocess.Popen(["setsid", "sleep", "3600"])
-    try:
-        dir_ready, dir_rss, dir_watches = directory_budget(os.path.join(BASE, "directories"), live.pid)
-    finally:
-        live.kill()
-        live.wait()
-    shutil.rmtree(os.path.join(BASE, "directories"), ignore_errors=True)
+    ready_s, rss, watches = with_live_process(scale, os.path.join(BASE, "scale"))
+    dir_ready, dir_rss, dir_watches = with_live_process(directory_budget, os.path.join(BASE, "directories"))
     watch_s, sweep_s, left = burst(os.path.join(BASE, "burst"))
     lines = [
         "# watch benchmarks",
