@@ -52,7 +52,13 @@ public struct Tree: Sendable {
                     reportBadName(entry, in: root, location: Location(root: rootPath, harness: nil), context: context)
                     return false
                 }
-                return isHarnessName(entry.name) && (entry.kind == .directory || entry.kind == .unknown)
+                guard isHarnessName(entry.name) else { return false }
+                if entry.kind == .symlink {
+                    // Where a harness directory could be: said, never followed (issue 11.7).
+                    reportSymlink(root.childPath(entry.name), location: Location(root: rootPath, harness: entry.name), context: context)
+                    return false
+                }
+                return entry.kind == .directory || entry.kind == .unknown
             }
             .sorted { $0.name < $1.name }
             .compactMap { entry in (try? root.openDirectory(entry.name)).map { (entry.name, $0) } }
