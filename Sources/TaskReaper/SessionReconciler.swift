@@ -60,9 +60,7 @@ public struct SessionReconciler: Sendable {
         // One id in both layouts is corrupt input (CONTRACT §7.1): reported, neither touched.
         let dual = sorted.dualLayouts
         for taskID in dual.sorted() { reportDualLayout(taskID, in: session) }
-        let tasks: [(String, BundleReconciler.Layout)] =
-            ordered.filter { $0.value.hasJSON && !dual.contains($0.key) }.map { ($0.key, .flat(members: $0.value.members)) }
-            + sorted.taskDirectories.filter { !dual.contains($0) }.sorted().map { ($0, .directory) }
+        let tasks = sorted.tasks
         // Tasks of one session in parallel when asked (watch): finalizations fsync, and
         // concurrent fsyncs share one journal commit instead of queueing behind each other.
         let outcomes = Mutex([BundleReconciler.Outcome](repeating: .init(), count: tasks.count))

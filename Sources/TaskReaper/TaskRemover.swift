@@ -40,6 +40,7 @@ struct TaskRemover {
                                      + reconciler.rowSentence(row, done: "deleted", wouldDo: "delete"))
         event.sessionID = document.sessionID
         event.reason = reason.rawValue
+        event.since = task.recordStatus.modified
         if !(task.files.isDirectory && context.dryRun) { event.details = [("files", .integer(files))] }
         if let field = row.field(dryRun: context.dryRun, change: "delete") { event.details.append(("db_row", .string(field))) }
         context.reporter.report(event)

@@ -31,9 +31,12 @@ struct Watch: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
-    @Option(name: .customLong("rescan-interval"), help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; 0 disables.", valueName: "DUR"),
-            transform: DurationArgument.parse)
-    var rescanInterval: Millis = 6 * .hour
+    @OptionGroup(title: "Output")
+    var outputOptions: OutputOptions
+
+    @Option(name: .customLong("rescan-interval"), parsing: .unconditional, help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; at least 1s; infinity disables.", valueName: "DUR"),
+            transform: DurationArgument.rescanInterval)
+    var rescanInterval: Threshold = .after(6 * .hour)
 
     @Option(name: .customLong("control-socket"), help: ArgumentHelp("Where to listen for `taskreaper ctl` (unless systemd passed a socket). Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root; `none` disables.", valueName: "PATH"))
     var controlSocket: String?
@@ -43,7 +46,7 @@ struct Watch: ParsableCommand {
         guard !roots.isEmpty else {
             throw ValidationError("no storage root: none of the default roots exists; name one with --root")
         }
-        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), dryRun: dryRun)
+        let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: false, output: outputOptions)
         var options = WatchOptions()
         options.rescanInterval = rescanInterval
         options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())

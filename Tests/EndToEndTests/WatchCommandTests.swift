@@ -72,7 +72,7 @@ final class WatchCommandTests: XCTestCase {
     func testAMarkerIsFinalizedOneGraceLater() throws {
         // No safety rescan: once the wrapper has exited nothing happens in the tree any more,
         // so only the deadline the watcher set for the end of the grace can finalize it.
-        try startWatch(["--finalize-grace", "300ms", "--rescan-interval", "0"])
+        try startWatch(["--finalize-grace", "300ms", "--rescan-interval", "infinity"])
         let dir = try session()
         let process = try task("bgb-00000001", in: dir, "sleep 0.2; (exit 3)")
         poll("the marker") { BundleFixture.exists(dir + "/bgb-00000001.exit") }
@@ -95,7 +95,7 @@ final class WatchCommandTests: XCTestCase {
         let notify = try NotifySocket(path: scratch.path + "/notify")
         // No safety rescan, and the group recheck (30 s, for groups without a pidfd) is longer
         // than the wait below: only the task's pidfd can tell the watcher of the kill in time.
-        try startWatch(["--rescan-interval", "0"], notify: notify)
+        try startWatch(["--rescan-interval", "infinity"], notify: notify)
         var messages: [String] = []
         let dir = try session()
         let process = try task("bgb-00000002", in: dir, "sleep 60")
@@ -120,7 +120,7 @@ final class WatchCommandTests: XCTestCase {
         }
         XCTAssertEqual(status(dir + "/bgb-00000012.json"), "failed")
         XCTAssertNil(try db.row(harness: "opencode", sessionID: "ses_test", taskID: "bgb-00000012")?.pid)
-        XCTAssertTrue(log.contains("TASKREAPER_DB_ROW=updated"), log)
+        XCTAssertTrue(log.contains("running -> failed: process exited without exit marker; aft.db row updated"), log)
         XCTAssertEqual(try db.integrityCheck(), "ok")
     }
 

@@ -97,7 +97,7 @@ final class SweeperDirectoryTests: TreeTestCase {
         try TaskDirectoryFixture.setRecord(dir, TaskDirectoryFixture.record(
             taskID: id, status: "running", startedAt: process.startedAt, childPID: process.pid))
         var policy = immediate()
-        policy.staleAfter = 1  // 1 ms: anything would be stale under §5
+        policy.staleAfter = .after(1)  // 1 ms: anything would be stale under §5
         let run = try sweep(root.path, policy: policy)
         XCTAssertEqual(run.count(.finalize), 0)
         XCTAssertEqual(record(dir)["status"] as? String, "running")

@@ -14,12 +14,25 @@ struct ReportFields {
         let value: JSONValue
         /// The journal's name when it differs from the key (published names never change).
         let journalName: String?
+        /// False for what the journal records itself (the time) or has no use for (the
+        /// line format's version).
+        let inJournal: Bool
     }
 
     private var entries: [Entry] = []
 
-    mutating func add(_ key: String, _ value: JSONValue, journalName: String? = nil) {
-        entries.append(Entry(key: key, value: value, journalName: journalName))
+    /// The version of the `--json` line format (README "--json lines: a versioned format").
+    /// Bumped only when a key is removed or changes meaning; new keys may come in any version.
+    static let jsonSchema = 1
+
+    mutating func add(_ key: String, _ value: JSONValue, journalName: String? = nil, inJournal: Bool = true) {
+        entries.append(Entry(key: key, value: value, journalName: journalName, inJournal: inJournal))
+    }
+
+    /// `schema` and `ts` (RFC 3339, UTC, milliseconds): the first keys of every `--json` line.
+    mutating func addLineHeader(at time: Millis) {
+        add("schema", .integer(Self.jsonSchema), inJournal: false)
+        add("ts", .string(TimeText.rfc3339(time)), inJournal: false)
     }
 
     mutating func add(_ key: String, _ value: String?) { if let value { add(key, .string(value)) } }
@@ -34,7 +47,7 @@ struct ReportFields {
     /// Every field but `message` (the handler writes MESSAGE, PRIORITY, SYSLOG_IDENTIFIER).
     func journalMetadata(messageID: String) -> Logger.Metadata {
         var fields: Logger.Metadata = ["MESSAGE_ID": .string(messageID)]
-        for entry in entries where entry.key != "message" {
+        for entry in entries where entry.key != "message" && entry.inJournal {
             let name = "TASKREAPER_" + (entry.journalName ?? entry.key.uppercased())
             switch entry.value {
             case .null: continue
