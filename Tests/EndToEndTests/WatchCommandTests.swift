@@ -229,7 +229,7 @@ final class WatchCommandTests: XCTestCase {
     /// A running task directory whose process stays alive: only the io/ watch can see a
     /// marker written in place into io/exit (no rename, no pidfd exit, no deadline).
     func testAMarkerWrittenInPlaceIntoATaskDirectoryIsFinalized() throws {
-        try startWatch(["--finalize-grace", "0", "--rescan-interval", "0"])
+        try startWatch(["--finalize-grace", "0", "--rescan-interval", "infinity"])
         let dir = try session()
         let id = TaskDirectoryFixture.id(1)
         let taskDir = try TaskDirectoryFixture.write(in: dir, taskID: id, record: nil)
@@ -250,7 +250,7 @@ final class WatchCommandTests: XCTestCase {
     /// The harness replaces a record inside control/ (its delivery ack): seen through the
     /// control/ watch, and the task directory goes once the retention is over.
     func testADeliveryAckInsideControlLeadsToRemoval() throws {
-        try startWatch(["--retention", "200ms", "--rescan-interval", "0"])
+        try startWatch(["--retention", "200ms", "--rescan-interval", "infinity"])
         let dir = try session()
         let id = TaskDirectoryFixture.id(2)
         let taskDir = try TaskDirectoryFixture.write(in: dir, taskID: id, record: TaskDirectoryFixture.record(

@@ -30,6 +30,7 @@ public enum ConsoleLine {
         case .reportCorrupt: return "corrupt"
         case .skipUnsupportedSchema: return "unsupported"
         case .skipSymlink: return "skipped link"
+        case .skipBadName: return "skipped name"
         case .skipLockedRoot: return "locked"
         case .skipReaderFloor: return "left alone"
         case .rescan: return "rescan"
@@ -83,7 +84,7 @@ public enum ConsoleLine {
         case .terminateGroup:
             if let pgid = field("pgid") { parts.append("process group \(pgid)") }
             if let result = field("signal_result") { parts.append(result) }
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .skipReaderFloor, .rescan,
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipBadName, .skipLockedRoot, .skipReaderFloor, .rescan,
              .watchLimit, .descriptorLimit, .syncRow, .dbBusy, .error, .summary:
             parts.append(report.message)
         }
