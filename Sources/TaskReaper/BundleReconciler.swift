@@ -28,6 +28,9 @@ struct BundleReconciler {
         /// replaced by the harness, the marker written in place. Nothing for a flat bundle
         /// (its session directory's watch sees both), nor for a task nothing can change.
         var watchDirectories: [DirectoryHandle] = []
+        /// A removal done (or, in a dry run, due), not reported yet: the session reports its
+        /// removals together (`RemovalReports`).
+        var removal: ActionReport?
     }
 
     /// How often the record may change under us before we leave the task to the next pass.

@@ -71,12 +71,15 @@ public struct SessionReconciler: Sendable {
                                            layout: layout, context: context).reconcile()
             outcomes.withLock { $0[index] = outcome }
         }
+        var removals: [ActionReport] = []
         for outcome in outcomes.withLock({ $0 }) {
             removed += outcome.removedEntries
             nextDue = earliest(nextDue, outcome.nextDue)
             if let process = outcome.liveProcess { live.append(process) }
             watchDirectories += outcome.watchDirectories
+            if let removal = outcome.removal { removals.append(removal) }
         }
+        RemovalReports.report(removals, session: session, location: location, context: context)
         for tombstone in sorted.tombstones {
             let outcome = finishTombstone(tombstone, in: session)
             if outcome.removed { removed += 1 }

@@ -71,7 +71,7 @@ public enum ConsoleLine {
             if let reason = report.reason { change += ": \(reason)" }
             parts.append(change)
         case .removeBundle:
-            var what = report.reason ?? ""
+            var what = report.taskIDs.isEmpty ? (report.reason ?? "") : "\(report.taskIDs.count) \(report.reason ?? "") tasks"
             if let since = report.since { what += " \(TimeText.short(age(of: since, at: now))) ago" }
             parts.append(what)
         case .removeStrayTemp: parts.append("stray temp file, its writer gone")

@@ -75,11 +75,35 @@ public final class Reporter: Sendable {
 
     public func report(_ report: ActionReport) {
         let fields = report.fields(dryRun: dryRun, at: clock())
+        announce(report, fields)
+        tally.add(report.action)
+        writeLine(report, fields)
+    }
+
+    /// Routine removals of one session in one pass (issue 14): one journal entry and one
+    /// console line for all of them (MESSAGE names the count, `TASKREAPER_TASK_ID` once per
+    /// task), while each keeps its own `--json` line and count. Journald stores 20 000
+    /// entries slowly and rate-limits a service at 10 000 per 30 s; a session's worth of
+    /// "removed" is one fact.
+    func reportBatch(_ reports: [ActionReport], as summary: ActionReport) {
+        guard reports.count > 1 else { reports.forEach(report); return }
+        let now = clock()
+        for report in reports {
+            tally.add(report.action)
+            writeLine(report, report.fields(dryRun: dryRun, at: now))
+        }
+        announce(summary, summary.fields(dryRun: dryRun, at: now))
+    }
+
+    /// The journal entry (unless items are not logged) and the console line.
+    private func announce(_ report: ActionReport, _ fields: ReportFields) {
         if logsItems {
             logger.log(level: report.action.level, "\(report.message)", metadata: fields.journalMetadata(messageID: report.action.messageID))
         }
         console?.show(report, dryRun: dryRun)
-        tally.add(report.action)
+    }
+
+    private func writeLine(_ report: ActionReport, _ fields: ReportFields) {
         guard let jsonLines else { return }
         let line = JSONWriter.compact(.object(fields.jsonObject))
         if holdsLines {
