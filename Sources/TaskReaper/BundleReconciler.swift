@@ -112,13 +112,11 @@ struct BundleReconciler {
 
         let updated = document.markedTerminal(f.to, exitCode: f.exitCode, reason: f.reason, now: now)
         if !context.dryRun {
-            let result = try session.writeAtomically(jsonName, bytes: updated.encoded(), tag: taskID, like: jsonStatus) { () throws(SystemError) in
-                // CONTRACT §3: re-read just before the rename; if anyone rewrote the JSON since
-                // we read it, their state wins and we decide again from it.
-                guard case .contents(let current, let status) = try session.read(jsonName, limit: ReadLimits.taskJSON) else { return false }
-                return status.inode == jsonStatus.inode && current == original
-            }
-            if result != .written { return nil }
+            // CONTRACT §3: only over the very file we decided from. A writer's newer version
+            // wins, is never lost (issue 11.2: CheckedReplace), and we decide again from it.
+            let result = try session.replace(jsonName, with: updated.encoded(), ifStill: .init(status: jsonStatus, bytes: original),
+                                             temps: .seed(for: jsonName, tag: taskID))
+            if result != .replaced { return nil }
         }
         // The row follows the JSON (CONTRACT §6); a deferred one is repaired on the next look.
         let row = tree.mirror?.finalized(updated, taskID: taskID, harness: tree.harness, context: context) ?? .noDatabase
