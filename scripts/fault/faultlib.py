@@ -218,9 +218,10 @@ def sysctl(path, value):
 
 
 @contextlib.contextmanager
-def scratch_dir(prefix="taskreaper-fault-"):
-    """A temp directory removed on the way out (links inside are removed, never followed)."""
-    path = tempfile.mkdtemp(prefix=prefix)
+def scratch_dir(prefix="taskreaper-fault-", parent=None):
+    """A temp directory (in parent, default $TMPDIR) removed on the way out (links inside are
+    removed, never followed)."""
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
     try:
         yield path
     finally:
