@@ -92,10 +92,11 @@ def session_dirs(root):
 
 # --- what every fault ends with --------------------------------------------------------------
 
-def tree_problems(root, orphans=()):
+def tree_problems(root, orphans=(), corrupt=()):
     """Broken invariants of a tree after any fault: a JSON that does not parse (a torn write), a
     bundle member whose JSON is gone (removal takes the JSON last). `orphans`: member paths that
-    had no JSON to begin with. Temps are not looked at: the next pass settles them."""
+    had no JSON to begin with; `corrupt`: JSONs written unparseable on purpose. Temps are not
+    looked at: the next pass settles them."""
     problems = []
     for session in session_dirs(root):
         names = set(os.listdir(session))
@@ -104,7 +105,7 @@ def tree_problems(root, orphans=()):
             stem, _, ext = name.rpartition(".")
             if name.startswith("."):
                 continue
-            if ext == "json":
+            if ext == "json" and path not in corrupt:
                 try:
                     with open(path, "rb") as f:
                         json.loads(f.read())
@@ -146,11 +147,16 @@ def snapshot(root):
 
 
 def diff(a, b, limit=10):
-    """The first differences between two snapshots, as lines."""
+    """The first differences between two snapshots, as lines (for JSONs: the differing keys)."""
     out = []
     for key in sorted(set(a) | set(b)):
-        if a.get(key) != b.get(key):
-            out.append(f"{key}: {str(a.get(key))[:120]!s} != {str(b.get(key))[:120]!s}")
+        x, y = a.get(key), b.get(key)
+        if x != y:
+            if isinstance(x, dict) and isinstance(y, dict):
+                fields = sorted(k for k in set(x) | set(y) if x.get(k) != y.get(k))
+                out.append(f"{key}: " + ", ".join(f"{k} {x.get(k)!r} != {y.get(k)!r}" for k in fields))
+            else:
+                out.append(f"{key}: {str(x)[:120]} != {str(y)[:120]}")
             if len(out) >= limit:
                 break
     return out
