@@ -34,7 +34,7 @@ struct BundleReconciler {
                 if let outcome = try attempt() { return outcome }
             } catch {
                 context.reporter.failed(error, at: location, doing: "reconcile task \(taskID)")
-                return Outcome()
+                return Outcome(nextDue: context.retryAfterFailure())
             }
         }
         var event = ActionReport(.error, path: jsonPath, location: location,
@@ -162,7 +162,7 @@ struct BundleReconciler {
             for name in members.sorted() + [jsonName] {
                 do { try session.unlink(name) } catch {
                     context.reporter.failed(error, at: location, doing: "remove the bundle of task \(taskID)")
-                    return Outcome()
+                    return Outcome(nextDue: context.retryAfterFailure())
                 }
             }
         }

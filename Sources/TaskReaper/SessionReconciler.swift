@@ -93,7 +93,9 @@ public struct SessionReconciler: Sendable {
         if Housekeeping.sessionLeftEmpty(removedEntries: removed, entriesAtStart: sorted.total) {
             // In a dry run the directory stays: a watcher keeps watching it.
             let gone = removeSessionDirectory(why: "left empty") && !context.dryRun
-            return SessionOutcome(exists: !gone, nextDue: gone ? nil : nextDue)
+            // Not removed (failed, or refilled meanwhile): look again (Policy.failureRetry).
+            let retry = gone || context.dryRun ? nextDue : earliest(nextDue, context.retryAfterFailure())
+            return SessionOutcome(exists: !gone, nextDue: gone ? nil : retry)
         }
         return SessionOutcome(nextDue: nextDue, liveProcesses: live)
     }
@@ -108,8 +110,8 @@ public struct SessionReconciler: Sendable {
         switch Decide.emptySession(modified: modified, now: context.clock(), policy: context.policy) {
         case .leave(let recheckAt): return recheckAt
         case .remove, .quarantine:
-            removeSessionDirectory(why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
-            return nil
+            let gone = removeSessionDirectory(why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
+            return gone ? nil : context.retryAfterFailure()
         }
     }
 
@@ -161,7 +163,7 @@ public struct SessionReconciler: Sendable {
             }
         } catch {
             context.reporter.failed(error, at: location, doing: "remove \(path)")
-            return (false, nil)
+            return (false, context.retryAfterFailure())
         }
     }
 }

@@ -5,7 +5,7 @@ undone, and the report file.
 Each driver imports this (it puts its own directory on sys.path first). Nothing here decides
 what a fault means; the drivers say what they expect and use these to look.
 """
-import contextlib, datetime, json, os, platform, signal, subprocess, sys, tempfile, time
+import contextlib, datetime, json, os, platform, signal, socket, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -189,12 +189,13 @@ def require_root(what):
 
 
 @contextlib.contextmanager
-def tmpfs(size, prefix="taskreaper-fault-"):
-    """A fresh tmpfs of `size` (mount -o size=...) at a temp directory; unmounted and removed
-    on the way out, whatever happened (a busy mount is detached lazily)."""
+def tmpfs(options, prefix="taskreaper-fault-"):
+    """A fresh tmpfs (mount -o `options`, e.g. "size=1M" or "size=16M,nr_inodes=80") at a temp
+    directory; unmounted and removed on the way out, whatever happened (a busy mount is
+    detached lazily)."""
     require_root("mounting a tmpfs")
     mountpoint = tempfile.mkdtemp(prefix=prefix)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", mountpoint], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"{options},mode=0755", "tmpfs", mountpoint], check=True)
     try:
         yield mountpoint
     finally:
@@ -235,22 +236,36 @@ def scratch_dir(prefix="taskreaper-fault-", parent=None):
 
 
 @contextlib.contextmanager
-def watching(binary_path, root, *extra, log=None):
-    """`taskreaper watch --root root` running for the duration (stdout to `log`, a file object);
-    SIGTERM and a wait on the way out (SIGKILL after 10 s)."""
-    p = subprocess.Popen([binary_path, "watch", "--root", root, "--control-socket", "none",
-                          "--log-target", "stderr", *extra],
-                         stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
-    try:
-        yield p
-    finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+def watching(binary_path, root, *extra, log=None, ready_timeout=60):
+    """`taskreaper watch --root root` running for the duration (output to `log`, a file object),
+    returned once its first pass is done (sd_notify READY=1 on a socket of ours); SIGTERM and a
+    wait on the way out (SIGKILL after 10 s)."""
+    with scratch_dir("taskreaper-notify-") as sockdir:
+        path = os.path.join(sockdir, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(ready_timeout)
+        p = subprocess.Popen([binary_path, "watch", "--root", root, "--control-socket", "none",
+                              "--log-target", "stderr", *extra], env=dict(os.environ, NOTIFY_SOCKET=path),
+                             stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + ready_timeout
+            while time.monotonic() < deadline and p.poll() is None:
+                try:
+                    if b"READY=1" in sock.recv(4096):
+                        break
+                except socket.timeout:
+                    break
+            yield p
+        finally:
+            sock.close()
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
 
 def wait_for(condition, timeout, interval=0.02):
