@@ -53,4 +53,5 @@ struct taskreaper_file_status {
 int taskreaper_status(int dirfd, const char *path, int flags, struct taskreaper_file_status *out);
 
 #include "CLinuxReplace.h"
+#include "CLinuxPeer.h"
 #endif
