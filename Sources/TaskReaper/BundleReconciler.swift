@@ -52,7 +52,7 @@ struct BundleReconciler {
                 if let outcome = try attempt() { return outcome }
             } catch {
                 context.reporter.failed(error, at: location, doing: "reconcile task \(taskID)")
-                return Outcome()
+                return Outcome(nextDue: context.retryAfterFailure())
             }
         }
         var event = ActionReport(.error, path: entryPath, location: location,
@@ -77,6 +77,7 @@ struct BundleReconciler {
             return Outcome()
         case .task(let observed): task = observed
         }
+        if ControlTemps.settle(task.files, location: location, context: context) { return nil }
         if let kind = task.irregularMarker { irregularMarker(kind, task) }
         let document = task.observation.document
         switch Decide.task(task.observation, policy: context.policy) {

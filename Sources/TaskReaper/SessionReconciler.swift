@@ -188,16 +188,20 @@ public struct SessionReconciler: Sendable {
             switch decide(status, context.clock()) {
             case .leave(let recheckAt): return (false, recheckAt)
             case .remove, .quarantine:
-                if !context.dryRun { try session.unlink(entryName) }
                 let what = kind == .removeStrayTemp ? "stray temp file" : "orphan file"
-                let why = kind == .removeStrayTemp ? "its writer is gone" : "its task has no JSON"
+                var why = kind == .removeStrayTemp ? "its writer is gone" : "its task has no JSON"
+                if !context.dryRun, kind == .removeOrphanFile { try session.unlink(entryName) }
+                // Our own exchange step's temp may hold a writer's newer version: settled, not just unlinked.
+                if !context.dryRun, kind == .removeStrayTemp, case .putBack(let target) = try session.settleStrayTemp(entryName) {
+                    why += "; the newer version it held is back at \(session.childPath(target))"
+                }
                 context.reporter.report(ActionReport(kind, path: path, location: location,
                                                      message: "\(context.verb("Removed", "remove")) \(what) \(path) (\(why))"))
                 return (true, nil)
             }
         } catch {
             context.reporter.failed(error, at: location, doing: "remove \(path)")
-            return (false, nil)
+            return (false, context.retryAfterFailure())
         }
     }
 }

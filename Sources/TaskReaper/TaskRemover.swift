@@ -29,7 +29,7 @@ struct TaskRemover {
                 }
             } catch {
                 context.reporter.failed(error, at: reconciler.location, doing: "remove the bundle of task \(taskID)")
-                return BundleReconciler.Outcome()
+                return BundleReconciler.Outcome(nextDue: context.retryAfterFailure())
             }
         }
         let what = task.files.isDirectory ? "task directory" : "bundle"
