@@ -36,6 +36,8 @@ struct Sweep: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
+    func validate() throws { try rootOptions.validateExisting() }
+
     func run() throws {
         let roots = rootOptions.resolvedRoots
         let processes: ProcessTable
