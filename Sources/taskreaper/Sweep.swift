@@ -40,6 +40,8 @@ struct Sweep: ParsableCommand {
     @OptionGroup(title: "Output")
     var outputOptions: OutputOptions
 
+    func validate() throws { try rootOptions.validateExisting() }
+
     func run() throws {
         let roots = rootOptions.resolvedRoots
         let processes: ProcessTable
