@@ -11,7 +11,7 @@ enum BundleObservation {
     /// an identity that is not its directory's).
     case corrupt(problem: String, modified: Millis)
     /// A task directory without its control/, io/ or record: being created, or left half-made.
-    case incomplete(problem: String, since: Millis, markerWritten: Bool)
+    case incomplete(problem: String, since: Millis, markerWritten: Bool, watch: [DirectoryHandle])
     /// A record of a schema we do not implement: never touched.
     case unsupported(TaskDocument.Problem)
     case task(ObservedTask)
@@ -45,7 +45,8 @@ extension BundleReconciler {
             case .opened(let opened): files = opened
             case .absent: return .absent
             case .invalid(let problem, let modified): return .corrupt(problem: problem, modified: modified)
-            case .incomplete(let problem, let since, let written): return .incomplete(problem: problem, since: since, markerWritten: written)
+            case .incomplete(let problem, let since, let written, let watch):
+                return .incomplete(problem: problem, since: since, markerWritten: written, watch: watch)
             }
         }
 
@@ -96,7 +97,7 @@ extension BundleReconciler {
                 }
                 killMarkerWritable = files.isDirectory && content.isEmpty
             case .notRegular(let kind): irregularMarker = kind
-            case .tooLarge: break
+            case .tooLarge: irregularMarker = .regular  // said as "cannot be read as a marker"
             }
         }
         let observation = TaskObservation(document: document, jsonModified: status.modified, liveness: liveness,

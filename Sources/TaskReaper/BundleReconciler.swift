@@ -24,8 +24,13 @@ struct BundleReconciler {
         var nextDue: Millis?
         /// A task left running because its process is alive: `watch` waits on its pidfd.
         var liveProcess: LiveProcess?
-        /// A task directory's `io/` to watch for its marker while the task is not terminal.
-        var markerDirectory: String?
+        /// A task directory's `control/` and `io/` to watch (`watch` only): the record
+        /// replaced by the harness, the marker written in place. Nothing for a flat bundle
+        /// (its session directory's watch sees both), nor for a task nothing can change.
+        var watchDirectories: [DirectoryHandle] = []
+        /// A removal done (or, in a dry run, due), not reported yet: the session reports its
+        /// removals together (`RemovalReports`).
+        var removal: ActionReport?
     }
 
     /// How often the record may change under us before we leave the task to the next pass.
@@ -47,7 +52,7 @@ struct BundleReconciler {
                 if let outcome = try attempt() { return outcome }
             } catch {
                 context.reporter.failed(error, at: location, doing: "reconcile task \(taskID)")
-                return Outcome()
+                return Outcome(nextDue: context.retryAfterFailure())
             }
         }
         var event = ActionReport(.error, path: entryPath, location: location,
@@ -66,13 +71,15 @@ struct BundleReconciler {
         switch observation {
         case .absent: return Outcome()
         case .corrupt(let problem, let modified): return corrupt(problem, modified: modified)
-        case .incomplete(let problem, let since, let markerWritten): return incomplete(problem, since: since, markerWritten: markerWritten)
+        case .incomplete(let problem, let since, let markerWritten, let watch):
+            return incomplete(problem, since: since, markerWritten: markerWritten, watch: watch)
         case .unsupported(let error):
             context.reporter.report(ActionReport(.skipUnsupportedSchema, path: entryPath, location: location,
                                                  message: "Leaving task \(taskID) alone: \(error)"))
             return Outcome()
         case .task(let observed): task = observed
         }
+        if ControlTemps.settle(task.files, location: location, context: context) { return nil }
         if let kind = task.irregularMarker { irregularMarker(kind, task) }
         let document = task.observation.document
         switch Decide.task(task.observation, policy: context.policy) {
@@ -96,7 +103,15 @@ struct BundleReconciler {
                 outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: min(document.startedAt, task.observation.now),
                                                   pgid: document.pgid)
             }
-            if !document.status.isTerminal, task.files.isDirectory { outcome.markerDirectory = task.files.markerDirectory.path }
+            if task.files.isDirectory {
+                // Not terminal: the record and the marker may change. Terminal but not yet
+                // delivered: the record's delivery flag will (and starts the retention).
+                if !document.status.isTerminal {
+                    outcome.watchDirectories = [task.files.recordDirectory, task.files.markerDirectory]
+                } else if !document.completionDelivered {
+                    outcome.watchDirectories = [task.files.recordDirectory]
+                }
+            }
             return outcome
         case .finalize(let finalization):
             return try TaskFinalizer(reconciler: self, task: task).finalize(finalization, now: task.observation.now)
@@ -117,15 +132,16 @@ struct BundleReconciler {
 
     // MARK: Corrupt
 
-    /// A FIFO, socket, directory, device or link where the marker goes: no marker, whatever
-    /// it is (a socket used to fail the whole task on every pass, the others went unsaid),
+    /// A FIFO, socket, directory, device or link where the marker goes, or a file too big to
+    /// be one: no marker, whatever it is (a socket used to fail the whole task on every pass, the others went unsaid),
     /// said once per look at the task. It still counts as "a marker exists" for the kill path.
     private func irregularMarker(_ kind: FileStatus.Kind, _ task: ObservedTask) {
         let what: String
         switch kind {
         case .directory: what = "is a directory"
         case .symlink: what = "is a symbolic link (never followed)"
-        case .regular, .other: what = "is not a regular file (a FIFO, socket or device)"
+        case .regular: what = "is larger than \(ReadLimits.marker) bytes"
+        case .other: what = "is not a regular file (a FIFO, socket or device)"
         }
         let path = task.files.markerPath
         var event = ActionReport(.reportCorrupt, path: path, location: location, message: "Exit marker \(path) \(what): read as no marker")
@@ -164,9 +180,10 @@ struct BundleReconciler {
     /// A task directory without its control/, io/ or record (CONTRACT §7.1): initialising
     /// while young (5 min, unless its marker is already written), then reported, and
     /// quarantined once as old as a corrupt record would be.
-    private func incomplete(_ problem: String, since: Millis, markerWritten: Bool) -> Outcome {
+    private func incomplete(_ problem: String, since: Millis, markerWritten: Bool, watch: [DirectoryHandle]) -> Outcome {
         if !markerWritten, case .leave(let recheckAt) = Decide.initialising(since: since, now: context.clock(), policy: context.policy) {
-            return Outcome(nextDue: recheckAt)
+            // `watch` sees the rest appear (inside the task directory, not the session's).
+            return Outcome(nextDue: recheckAt, watchDirectories: watch)
         }
         return corrupt(problem, modified: since)
     }

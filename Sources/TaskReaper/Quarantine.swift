@@ -34,7 +34,7 @@ struct Quarantine {
                 }
             } catch {
                 context.reporter.failed(error, at: location, doing: "quarantine task \(taskID)")
-                return BundleReconciler.Outcome()
+                return BundleReconciler.Outcome(nextDue: context.retryAfterFailure())
             }
         }
         context.reporter.report(event)

@@ -34,6 +34,9 @@ public struct ReconcileContext: Sendable {
     /// Decide and report everything; change nothing (the reporter's mode: one source).
     public var dryRun: Bool { reporter.dryRun }
 
+    /// When to look again at an item whose action just failed (Policy.failureRetry).
+    func retryAfterFailure() -> Millis { clock().adding(policy.failureRetry) }
+
     /// "Removed ..." or "Would remove ...": the same sentence in both modes.
     func verb(_ done: String, _ wouldDo: String) -> String { dryRun ? "Would \(wouldDo)" : done }
 }

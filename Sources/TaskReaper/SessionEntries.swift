@@ -18,12 +18,19 @@ struct SessionEntries {
     var temps: [(name: String, writerPID: Int32)] = []
     /// Names that are not ours (unknown names, directories): they keep the session non-empty.
     var others = 0
+    /// Names that are not valid UTF-8 (never touched; reported): they keep it non-empty too.
+    var undecodable: [DirectoryEntry] = []
     var total: Int
 
     /// `resolve` stats an entry whose type readdir did not report.
     init(_ entries: [DirectoryEntry], resolve: (String) -> DirectoryEntry.Kind) {
         total = entries.count
         for entry in entries {
+            guard entry.isValidUTF8 else {
+                undecodable.append(entry)
+                others += 1
+                continue
+            }
             var kind = entry.kind
             if kind == .unknown { kind = resolve(entry.name) }
             if kind == .directory || kind == .symlink, EntryName.isTaskDirectoryName(entry.name) {
@@ -34,8 +41,17 @@ struct SessionEntries {
                 tombstones.append(entry.name)
                 continue
             }
-            // Members and temps are files, or links to unlink (never to follow).
-            guard kind == .regular || kind == .symlink else { others += 1; continue }
+            // Members and temps are files, or links to unlink (never to follow). A `<id>.json`
+            // of any other type (FIFO, socket, directory) still makes its bundle a task: it is
+            // reported as corrupt and its members are kept, never deleted as orphans.
+            guard kind == .regular || kind == .symlink else {
+                if case .member(let taskID, .json) = EntryName.classify(entry.name) {
+                    bundles[taskID, default: Bundle()].hasJSON = true
+                } else {
+                    others += 1
+                }
+                continue
+            }
             switch EntryName.classify(entry.name) {
             case .member(let taskID, let memberKind):
                 if memberKind == .json {

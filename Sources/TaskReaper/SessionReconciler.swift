@@ -41,7 +41,7 @@ public struct SessionReconciler: Sendable {
             }
             return SessionOutcome(exists: false)
         }
-        if entries.isEmpty { return SessionOutcome(nextDue: emptySession(session)) }
+        if entries.isEmpty { return emptySession(session) }
 
         let sorted = SessionEntries(entries) { entryName in
             switch (try? session.status(entryName))??.kind {
@@ -54,8 +54,9 @@ public struct SessionReconciler: Sendable {
         var removed = 0
         var nextDue: Millis?
         var live: [LiveProcess] = []
-        var markerDirectories: [String] = []
+        var watchDirectories: [DirectoryHandle] = []
         let ordered = sorted.bundles.sorted(by: { $0.key < $1.key })
+        for entry in sorted.undecodable { Tree.reportBadName(entry, in: session, location: location, context: context) }
         // One id in both layouts is corrupt input (CONTRACT §7.1): reported, neither touched.
         let dual = sorted.dualLayouts
         for taskID in dual.sorted() { reportDualLayout(taskID, in: session) }
@@ -70,12 +71,15 @@ public struct SessionReconciler: Sendable {
                                            layout: layout, context: context).reconcile()
             outcomes.withLock { $0[index] = outcome }
         }
+        var removals: [ActionReport] = []
         for outcome in outcomes.withLock({ $0 }) {
             removed += outcome.removedEntries
             nextDue = earliest(nextDue, outcome.nextDue)
             if let process = outcome.liveProcess { live.append(process) }
-            if let directory = outcome.markerDirectory { markerDirectories.append(directory) }
+            watchDirectories += outcome.watchDirectories
+            if let removal = outcome.removal { removals.append(removal) }
         }
+        RemovalReports.report(removals, session: session, location: location, context: context)
         for tombstone in sorted.tombstones {
             let outcome = finishTombstone(tombstone, in: session)
             if outcome.removed { removed += 1 }
@@ -100,12 +104,11 @@ public struct SessionReconciler: Sendable {
             nextDue = earliest(nextDue, outcome.nextDue)
         }
         context.reporter.counted(bundles: bundles, sessions: 1, nextDue: nextDue)
+        var outcome = SessionOutcome(nextDue: nextDue, liveProcesses: live, watchDirectories: watchDirectories)
         if Housekeeping.sessionLeftEmpty(removedEntries: removed, entriesAtStart: sorted.total) {
-            // In a dry run the directory stays: a watcher keeps watching it.
-            let gone = removeSessionDirectory(why: "left empty") && !context.dryRun
-            return SessionOutcome(exists: !gone, nextDue: gone ? nil : nextDue)
+            outcome.removal = removal(of: session, why: "left empty")
         }
-        return SessionOutcome(nextDue: nextDue, liveProcesses: live, markerDirectories: markerDirectories)
+        return outcome
     }
 
     private func reportDualLayout(_ taskID: String, in session: DirectoryHandle) {
@@ -147,44 +150,32 @@ public struct SessionReconciler: Sendable {
         }
     }
 
-    private func emptySession(_ session: DirectoryHandle) -> Millis? {
+    private func emptySession(_ session: DirectoryHandle) -> SessionOutcome {
         context.reporter.counted(sessions: 1)
         let modified: Millis
         do { modified = try session.status().modified } catch {
             context.reporter.failed(error, at: tree.location(session: name), doing: "stat session directory")
-            return nil
+            return SessionOutcome()
         }
         switch Decide.emptySession(modified: modified, now: context.clock(), policy: context.policy) {
-        case .leave(let recheckAt): return recheckAt
+        case .leave(let recheckAt): return SessionOutcome(nextDue: recheckAt)
         case .remove, .quarantine:
-            removeSessionDirectory(why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
-            return nil
+            var outcome = SessionOutcome()
+            outcome.removal = removal(of: session, why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
+            return outcome
         }
     }
 
-    /// True when the directory is gone (or, in a dry run, would be).
-    @discardableResult
-    private func removeSessionDirectory(why: String) -> Bool {
-        let path = tree.directory.childPath(name)
-        let location = tree.location(session: name)
-        if !context.dryRun {
-            do {
-                // ENOTEMPTY/ENOENT: the harness wrote or removed meanwhile; both are fine.
-                switch try tree.directory.removeDirectory(name) {
-                case .removed: break
-                case .absent: return true
-                case .notEmpty: return false
-                }
-            } catch {
-                context.reporter.failed(error, at: location, doing: "remove session directory")
-                return false
-            }
+    /// The directory, as this pass holds it, for `SessionDirectoryRemoval` (which removes
+    /// the pass's empty sessions together, after one look at who holds them open).
+    private func removal(of session: DirectoryHandle, why: String) -> SessionRemoval? {
+        do {
+            let status = try session.status()
+            return SessionRemoval(tree: tree, name: name, identity: FileIdentity(status), owner: status.owner, why: why)
+        } catch {
+            context.reporter.failed(error, at: tree.location(session: name), doing: "stat session directory")
+            return nil
         }
-        var event = ActionReport(.removeSessionDir, path: path, location: location,
-                                 message: "\(context.verb("Removed", "remove")) session directory \(path) (\(why))")
-        event.reason = why
-        context.reporter.report(event)
-        return true
     }
 
     /// A stray file: decide from its own mtime, remove it when due.
@@ -197,16 +188,20 @@ public struct SessionReconciler: Sendable {
             switch decide(status, context.clock()) {
             case .leave(let recheckAt): return (false, recheckAt)
             case .remove, .quarantine:
-                if !context.dryRun { try session.unlink(entryName) }
                 let what = kind == .removeStrayTemp ? "stray temp file" : "orphan file"
-                let why = kind == .removeStrayTemp ? "its writer is gone" : "its task has no JSON"
+                var why = kind == .removeStrayTemp ? "its writer is gone" : "its task has no JSON"
+                if !context.dryRun, kind == .removeOrphanFile { try session.unlink(entryName) }
+                // Our own exchange step's temp may hold a writer's newer version: settled, not just unlinked.
+                if !context.dryRun, kind == .removeStrayTemp, case .putBack(let target) = try session.settleStrayTemp(entryName) {
+                    why += "; the newer version it held is back at \(session.childPath(target))"
+                }
                 context.reporter.report(ActionReport(kind, path: path, location: location,
                                                      message: "\(context.verb("Removed", "remove")) \(what) \(path) (\(why))"))
                 return (true, nil)
             }
         } catch {
             context.reporter.failed(error, at: location, doing: "remove \(path)")
-            return (false, nil)
+            return (false, context.retryAfterFailure())
         }
     }
 }

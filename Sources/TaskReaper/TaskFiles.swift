@@ -53,8 +53,9 @@ enum TaskDirectoryOpening {
     /// Not a task directory we may touch (a link, a file where a directory must be).
     case invalid(problem: String, modified: Millis)
     /// `control/`, `io/` or the record is missing: the harness may still be creating it.
-    /// `since`: the control directory's mtime, else the task directory's.
-    case incomplete(problem: String, since: Millis, markerWritten: Bool)
+    /// `since`: the control directory's mtime, else the task directory's. `watch`: where
+    /// what is missing will appear (the task directory, its control/).
+    case incomplete(problem: String, since: Millis, markerWritten: Bool, watch: [DirectoryHandle])
 
     static func open(_ name: String, in session: DirectoryHandle, now: Millis) -> TaskDirectoryOpening {
         let task: DirectoryHandle
@@ -80,15 +81,16 @@ enum TaskDirectoryOpening {
             guard let controlHandle = c.handle else { return .invalid(problem: "control/ \(c.problem!)", modified: since) }
             guard let ioHandle = i.handle else { return .invalid(problem: "io/ \(i.problem!)", modified: since) }
             guard (try? controlHandle.status("metadata.json")) ?? nil != nil else {
-                return .incomplete(problem: "has no control/metadata.json", since: since, markerWritten: markerWritten(ioHandle))
+                return .incomplete(problem: "has no control/metadata.json", since: since, markerWritten: markerWritten(ioHandle),
+                                   watch: [task, controlHandle])
             }
             return .opened(TaskFiles(layout: .directory(task: task, io: ioHandle, identity: FileIdentity(taskStatus)),
                                      recordDirectory: controlHandle, recordName: "metadata.json",
                                      markerDirectory: ioHandle, markerName: "exit"))
         case (nil, _):
-            return .incomplete(problem: "has no control/", since: since, markerWritten: false)
+            return .incomplete(problem: "has no control/", since: since, markerWritten: false, watch: [task])
         case (_, nil):
-            return .incomplete(problem: "has no io/", since: since, markerWritten: false)
+            return .incomplete(problem: "has no io/", since: since, markerWritten: false, watch: [task] + (control?.handle.map { [$0] } ?? []))
         }
     }
 

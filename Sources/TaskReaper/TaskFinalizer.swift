@@ -63,18 +63,15 @@ struct TaskFinalizer {
         }
     }
 
-    /// False when the record changed since it was read (CONTRACT §3): theirs wins.
+    /// False when the record changed since it was read (CONTRACT §3): theirs wins, is never
+    /// lost (issue 11.2: CheckedReplace), and we decide again from it.
     private func writeRecord(_ updated: TaskDocument) throws(SystemError) -> Bool {
-        let (directory, name, original, status) = (files.recordDirectory, files.recordName, task.record, task.recordStatus)
-        // A task directory's record is replaced through a temp named as the harness names
-        // its own (§7.5), so its readers and cleanup treat ours as theirs: a temp, never a task.
-        let temp: String? = files.isDirectory ? try HarnessTempName.make() : nil
-        let result = try directory.writeAtomically(name, bytes: updated.encoded(), tag: taskID, tempName: temp, like: status) { () throws(SystemError) in
-            // Re-read just before the rename; if anyone rewrote the record since we read it,
-            // their state wins and we decide again from it.
-            guard case .contents(let current, let now) = try directory.read(name, limit: ReadLimits.taskJSON) else { return false }
-            return now.inode == status.inode && current == original
-        }
-        return result == .written
+        // A task directory's record is replaced through temps named as the harness names its
+        // own (§7.5), so its readers and cleanup treat ours as theirs: a temp, never a task.
+        let temps: TempNames = files.isDirectory ? .harness(random: { () throws(SystemError) in try HarnessTempName.make() })
+            : .seed(for: files.recordName, tag: taskID)
+        let result = try files.recordDirectory.replace(files.recordName, with: updated.encoded(),
+                                                       ifStill: .init(status: task.recordStatus, bytes: task.record), temps: temps)
+        return result == .replaced
     }
 }

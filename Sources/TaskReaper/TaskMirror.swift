@@ -28,8 +28,11 @@ public final class TaskMirror: Sendable {
         var identity: FileStatus?
         /// The file has no bash_tasks table: believed until then.
         var noTableUntil: Millis?
-        /// Opening failed; not tried again until the file changes or a new pass begins.
+        /// Opening failed; not tried again until the file changes, a new pass begins or
+        /// `failureUntil` (Policy.failureRetry) has passed: a read-only or full file system
+        /// that comes back changes nothing in the file, and `watch` retries the bundles then.
         var failure: String?
+        var failureUntil: Millis = 0
         var failureReported = false
         var busyUntil: Millis?
     }
@@ -186,7 +189,7 @@ public final class TaskMirror: Sendable {
         // Unchanged since the last failure: do not retry every bundle. "No table" is believed
         // for a moment only: a table the harness creates lands in the WAL, not in this
         // file's size or mtime.
-        if state.identity == status, state.failure != nil { return .result(.failed) }
+        if state.identity == status, state.failure != nil, now < state.failureUntil { return .result(.failed) }
         if let until = state.noTableUntil, now < until, sameFile { return .result(.unchanged(.noTable)) }
         state.database = nil
         state.noTableUntil = nil
@@ -217,6 +220,7 @@ public final class TaskMirror: Sendable {
     /// Remembers the failure for the file `state.identity` names, reporting it once per pass.
     private func failOpen(_ state: inout State, problem: String, context: ReconcileContext) -> RowResult {
         state.failure = problem
+        state.failureUntil = context.retryAfterFailure()
         if !state.failureReported {
             state.failureReported = true
             var event = ActionReport(.error, path: path, location: Location(root: rootPath, harness: nil),

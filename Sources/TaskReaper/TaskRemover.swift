@@ -29,7 +29,7 @@ struct TaskRemover {
                 }
             } catch {
                 context.reporter.failed(error, at: reconciler.location, doing: "remove the bundle of task \(taskID)")
-                return BundleReconciler.Outcome()
+                return BundleReconciler.Outcome(nextDue: context.retryAfterFailure())
             }
         }
         let what = task.files.isDirectory ? "task directory" : "bundle"
@@ -43,9 +43,10 @@ struct TaskRemover {
         event.since = task.recordStatus.modified
         if !(task.files.isDirectory && context.dryRun) { event.details = [("files", .integer(files))] }
         if let field = row.field(dryRun: context.dryRun, change: "delete") { event.details.append(("db_row", .string(field))) }
-        context.reporter.report(event)
-        // A flat bundle occupied one entry per file; a task directory, one.
-        return BundleReconciler.Outcome(removedEntries: task.files.isDirectory ? 1 : files)
+        // Reported with the session's other removals (one journal entry for all, issue 14).
+        var outcome = BundleReconciler.Outcome(removedEntries: task.files.isDirectory ? 1 : files)
+        outcome.removal = event
+        return outcome
     }
 
     /// The number of files removed; nil when a task directory is no longer the one observed.

@@ -36,6 +36,9 @@ public struct Policy: Equatable, Sendable {
     public var emptySessionAge: Millis = 1 * .hour
     /// After a busy timeout, aft.db is left alone this long (one wait per backoff, not per row).
     public var dbBusyBackoff: Millis = 30 * .second
+    /// An item whose action failed (ENOSPC, EROFS, EACCES...) is looked at again this long after:
+    /// `watch` gets no event when the disk is freed or remounted read-write.
+    public var failureRetry: Millis = 30 * .second
     /// A pid whose process started this long after the task did belongs to someone else.
     public var pidReuseSlack: Millis = 30 * .second
 

@@ -24,27 +24,44 @@ extension DirectoryHandle {
     /// it over `name` (or, with `exclusive`, links it there only if `name` is still absent).
     /// `like`: copy mode and, when we are root, ownership from the file being replaced, so
     /// a system-wide sweep never leaves root-owned files in a user's tree.
-    /// `tempName`: the temp's name when the directory's owner dictates one (a task directory's
-    /// `control/`: the harness's `.aft-tmp-<32 hex>`); else ours, from `tag`.
+    /// A replace that must not lose a concurrent writer's version uses `replace(_:with:ifStill:)`
+    /// (CheckedReplace.swift) instead: the check here leaves a window before the rename.
     public func writeAtomically(
-        _ name: String, bytes: [UInt8], tag: String, tempName: String? = nil, like original: FileStatus? = nil,
+        _ name: String, bytes: [UInt8], tag: String, like original: FileStatus? = nil,
         exclusive: Bool = false, shouldCommit: () throws(SystemError) -> Bool = { true }
     ) throws(SystemError) -> AtomicWriteResult {
-        let temp = tempName ?? Self.temporaryName(for: name, tag: tag)
-        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
-        var file = openat(fd, temp, flags, original.map { $0.mode & 0o777 } ?? 0o644)
-        if file < 0, errno == EEXIST {
-            // Left by an earlier process that had our pid: ours to replace.
-            _ = unlinkat(fd, temp, 0)
-            file = openat(fd, temp, flags, original.map { $0.mode & 0o777 } ?? 0o644)
-        }
-        guard file >= 0 else { throw SystemError("create", childPath(temp)) }
+        let temp = Self.temporaryName(for: name, tag: tag)
+        close(try createTemp(temp, bytes: bytes, like: original, replacingLeftover: true))
         var committed = false
         defer {
             if !committed { _ = unlinkat(fd, temp, 0) }
         }
-        do {
-            defer { close(file) }
+        guard try shouldCommit() else { return .abandoned }
+        if exclusive {
+            guard try link(temp, to: name) else { return .targetExists }
+            committed = false  // the temp name still exists: the defer removes it
+            return .written
+        }
+        try rename(temp, to: name)
+        committed = true
+        return .written
+    }
+
+    /// Creates `temp` (O_EXCL), writes `bytes`, copies mode and (as root) owner from
+    /// `original`, fsyncs, and returns the open descriptor (the caller closes it). An existing
+    /// `temp` is replaced when `replacingLeftover` (a name with our pid: left by an earlier
+    /// process that had our pid), else EEXIST is thrown. On any failure the temp is removed.
+    func createTemp(_ temp: String, bytes: [UInt8], like original: FileStatus?,
+                    replacingLeftover: Bool) throws(SystemError) -> Int32 {
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        let mode = original.map { $0.mode & 0o777 } ?? 0o644
+        var file = openat(fd, temp, flags, mode)
+        if file < 0, errno == EEXIST, replacingLeftover {
+            _ = unlinkat(fd, temp, 0)
+            file = openat(fd, temp, flags, mode)
+        }
+        guard file >= 0 else { throw SystemError("create", childPath(temp)) }
+        do throws(SystemError) {
             do { _ = try FileDescriptor(rawValue: file).writeAll(bytes) } catch {
                 throw SystemError("write", childPath(temp), code: (error as? Errno) ?? .ioError)
             }
@@ -56,15 +73,11 @@ extension DirectoryHandle {
                 }
             }
             guard fsync(file) == 0 else { throw SystemError("fsync", childPath(temp)) }
+        } catch {
+            close(file)
+            _ = unlinkat(fd, temp, 0)
+            throw error
         }
-        guard try shouldCommit() else { return .abandoned }
-        if exclusive {
-            guard try link(temp, to: name) else { return .targetExists }
-            committed = false  // the temp name still exists: the defer removes it
-            return .written
-        }
-        try rename(temp, to: name)
-        committed = true
-        return .written
+        return file
     }
 }

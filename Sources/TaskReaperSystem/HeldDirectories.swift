@@ -24,6 +24,10 @@ public struct HeldDirectories: Sendable {
     /// The first few of them (for a log line: "pid 1 unreadable" in a container whose init
     /// has capabilities we lack is common, and a caller may judge such a pid harmless).
     public let unreadableSample: [pid_t]
+    /// The owners (uids) of the unreadable processes other than PID 1: which users' trees a
+    /// process we could not see might hold. PID 1 is the system's or the container's init,
+    /// never a harness (seen here: a VM's init that even root may not read).
+    public let unreadableOwners: Set<UInt32>
     /// /proc itself could not be listed: nothing is known.
     public let procUnreadable: Bool
     /// What the walk cost, for the benchmark and for logs.
@@ -47,6 +51,16 @@ public struct HeldDirectories: Sendable {
         return isComplete ? .notHeld : .unknown
     }
 
+    /// The answer for a directory owned by `owner`: a process we could not read only counts
+    /// when it runs as that owner. The harness runs as the tree's user and makes session
+    /// directories 0700, so another user's process cannot have opened one; a root process
+    /// we cannot read (we are not root then) is not that user's harness.
+    public func answer(for directory: FileIdentity, owner: UInt32) -> Answer {
+        if held.contains(directory) { return .held }
+        if procUnreadable { return .unknown }
+        return unreadableOwners.contains(owner) ? .unknown : .notHeld
+    }
+
     /// Walks /proc once (nothing at all when `candidates` is empty); stops early once every
     /// candidate is found held. Our own process is skipped: our handles on the candidates
     /// are how we know them.
@@ -54,7 +68,7 @@ public struct HeldDirectories: Sendable {
         var walk = ProcWalk(candidates: candidates)
         if !candidates.isEmpty { walk.run(proc: proc) }
         return HeldDirectories(held: walk.held, unreadableProcesses: walk.unreadable, unreadableSample: walk.unreadableSample,
-                               procUnreadable: walk.procUnreadable,
+                               unreadableOwners: walk.unreadableOwners, procUnreadable: walk.procUnreadable,
                                processesScanned: walk.processes, descriptorsScanned: walk.descriptors,
                                descriptorsStatted: walk.statted)
     }
@@ -68,6 +82,7 @@ private struct ProcWalk {
     var held: Set<FileIdentity> = []
     var unreadable = 0
     var unreadableSample: [pid_t] = []
+    var unreadableOwners: Set<UInt32> = []
     static let sampleSize = 16
     var procUnreadable = false
     var processes = 0
@@ -97,6 +112,9 @@ private struct ProcWalk {
                     if !scanProcess(name, in: dirfd(procDir), target: target.baseAddress!) {
                         unreadable += 1
                         if unreadableSample.count < Self.sampleSize { unreadableSample.append(pid) }
+                        // /proc/<pid> belongs to the process's euid, readable by anyone.
+                        var st = stat()
+                        if pid != 1, fstatat(dirfd(procDir), name, &st, 0) == 0 { unreadableOwners.insert(st.st_uid) }
                     }
                 }
             }

@@ -70,6 +70,12 @@ public enum UnixSocket {
         return uid < 0 ? nil : uid_t(uid)
     }
 
+    /// The connecting process's pid (SO_PEERCRED), as of its connect.
+    public static func peerPID(_ fd: Int32) -> pid_t? {
+        let pid = taskreaper_peer_pid(fd)
+        return pid <= 0 ? nil : pid_t(pid)
+    }
+
     private static func connectable(_ path: String) -> Bool {
         guard let fd = try? connect(to: path) else { return false }
         close(fd)
@@ -105,6 +111,9 @@ public final class UnixConnection {
 
     /// The connecting process's uid (SO_PEERCRED).
     public var peerUID: uid_t? { UnixSocket.peerUID(fd) }
+
+    /// The connecting process's pid (SO_PEERCRED).
+    public var peerPID: pid_t? { UnixSocket.peerPID(fd) }
 
     public enum Received: Equatable {
         case bytes([UInt8])

@@ -7,13 +7,14 @@ import TaskReaperSystem
 
 /// `--root` and `--log-target`, shared by `sweep` and `watch`.
 struct RootOptions: ParsableArguments {
-    @Option(name: .customLong("root"), help: ArgumentHelp("A storage root (repeatable). Default: every default root that exists (README).", valueName: "DIR"))
+    @Option(name: .customLong("root"), help: ArgumentHelp("A storage root (repeatable). Default: the default roots (README); sweep takes those that exist, watch also waits for the others.", valueName: "DIR"))
     var roots: [String] = []
 
-    @Option(name: .customLong("log-target"), help: ArgumentHelp("Where the record goes: journal, stderr (human lines, no journal), or auto (journal when its socket exists). Default auto, or the configuration's [Log] Target=.", valueName: "auto|journal|stderr"))
+    @Option(name: .customLong("log-target"), help: ArgumentHelp("Where the record goes: journal, stderr (human lines, no journal), or auto (journal when its socket exists). With journal, errors are repeated on stderr unless stderr is the journal already ($JOURNAL_STREAM, as under systemd). Default auto, or the configuration's [Log] Target=.", valueName: "auto|journal|stderr"))
     var logTargetFlag: LogTarget?
 
-    func validate() throws { try Self.validate(roots) }
+    /// sweep and list: every `--root` must be a directory now (a usage error otherwise, exit 2).
+    func validateExisting() throws { try Self.validate(roots) }
 
     /// The flag, else the configuration's `[Log] Target=`, else auto.
     var logTarget: LogTarget {
@@ -78,6 +79,25 @@ struct RootOptions: ParsableArguments {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return nil }
         return String(cString: buffer)
+    }
+
+    /// watch: a `--root` that does not exist yet (ENOENT, at any level) is waited for;
+    /// one that can never become a root (a file, EACCES, ENOTDIR...) is a usage error.
+    func validateWaitable() throws {
+        for root in roots {
+            if let reason = RootPath.unusableReason(root) { throw ValidationError("root \(root): \(reason)") }
+        }
+    }
+
+    /// watch: the named roots, or every default root that is a directory or may become one.
+    /// Relative ones are made absolute (their parents are watched by path).
+    var watchedRoots: [String] {
+        guard roots.isEmpty else { return roots.map(Self.absolute) }
+        let configured = ConfigurationStore.shared.configuration.roots.map(\.path)
+        if !configured.isEmpty { return configured.map(Self.absolute) }
+        return DefaultRoots.candidates(environment: DefaultRoots.processEnvironment()).filter {
+            $0.hasPrefix("/") && RootPath.unusableReason($0) == nil
+        }
     }
 }
 

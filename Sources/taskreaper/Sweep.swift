@@ -43,6 +43,8 @@ struct Sweep: ParsableCommand {
     @OptionGroup(title: "Metrics")
     var metricsOptions: MetricsOptions
 
+    func validate() throws { try rootOptions.validateExisting() }
+
     func run() throws {
         let roots = rootOptions.resolvedRoots
         let processes: ProcessTable

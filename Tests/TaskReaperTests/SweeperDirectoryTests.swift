@@ -8,20 +8,7 @@ import XCTest
 /// Task directories of the current harness (CONTRACT §7), swept with real processes
 /// spawned as the harness spawns them (the exit code written in place into io/exit through
 /// the inherited fd 3) and real trees; one test per row of §7.4 and per bad input.
-final class SweeperDirectoryTests: XCTestCase {
-    var root: TemporaryDirectory!
-    var session: String!
-    var processes: [HarnessProcess] = []
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory()
-        session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-    }
-
-    override func tearDown() {
-        processes.forEach { $0.stop() }
-        root.remove()
-    }
+final class SweeperDirectoryTests: TreeTestCase {
 
     /// A running task whose wrapper ran `command` and has exited (reaped: its pid is free).
     private func finishedTask(_ n: Int, command: String, schema: Int = 7) throws -> (id: String, dir: String) {
@@ -152,6 +139,36 @@ final class SweeperDirectoryTests: XCTestCase {
         XCTAssertFalse(BundleFixture.exists(old))
         XCTAssertTrue(BundleFixture.exists(young), "a removal may be in progress: not raced")
         XCTAssertTrue(BundleFixture.exists(harnessTemp), "the harness's temp files are never touched")
+    }
+
+    /// CONTRACT §7.7: the current harness creates tasks through its open session handle.
+    func testASessionDirectoryHeldOpenIsKeptAndGoesOnceReleased() throws {
+        let id = TaskDirectoryFixture.id(8)
+        try TaskDirectoryFixture.write(in: session, taskID: id, record: TaskDirectoryFixture.record(
+            taskID: id, status: "completed", startedAt: 1, delivered: true), ageMs: 2 * BundleFixture.hour)
+        let cwdHolder = try HarnessProcess(arguments: ["/bin/sh", "-c", "cd \(shellQuote(session)) && exec sleep 60"])
+        processes.append(cwdHolder)
+        try waitUntil("the holder is in the session directory") {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(cwdHolder.pid)/cwd")) == session
+        }
+        let first = try sweep(root.path)
+        XCTAssertEqual(first.count(.removeBundle), 1)
+        XCTAssertEqual(first.count(.removeSessionDir), 0, "held as a cwd")
+        XCTAssertTrue(BundleFixture.exists(session))
+        cwdHolder.stop()
+        let fdHolder = try HarnessProcess(arguments: ["/bin/sh", "-c", "exec 3< \(shellQuote(session)); exec sleep 60"])
+        processes.append(fdHolder)
+        try waitUntil("the holder has the session directory open") {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(fdHolder.pid)/fd")) ?? []).contains {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(fdHolder.pid)/fd/\($0)")) == self.session
+            }
+        }
+        var policy = Policy()
+        policy.emptySessionAge = 0
+        XCTAssertEqual(try sweep(root.path, policy: policy).count(.removeSessionDir), 0, "held as an O_DIRECTORY fd")
+        fdHolder.stop()
+        XCTAssertEqual(try sweep(root.path, policy: policy).count(.removeSessionDir), 1, "released: removed")
+        XCTAssertFalse(BundleFixture.exists(session))
     }
 
     // MARK: Bad input

@@ -54,4 +54,7 @@ struct taskreaper_file_status {
 // Falls back to fstatat where statx is missing (ENOSYS: an old kernel or a seccomp
 // filter), without a birth time. 0, or -1 with errno set.
 int taskreaper_status(int dirfd, const char *path, int flags, struct taskreaper_file_status *out);
+
+#include "CLinuxReplace.h"
+#include "CLinuxPeer.h"
 #endif

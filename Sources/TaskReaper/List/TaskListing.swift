@@ -100,7 +100,7 @@ extension BundleObservation {
             row.status = "corrupt"
             row.problem = problem
             row.next = TaskListing.quarantine(modified: modified, now: now, policy: policy, problem: problem)
-        case .incomplete(let problem, let since, let markerWritten):
+        case .incomplete(let problem, let since, let markerWritten, _):
             row.problem = problem
             if !markerWritten, case .leave(let until) = Decide.initialising(since: since, now: now, policy: policy) {
                 row.status = "initialising"

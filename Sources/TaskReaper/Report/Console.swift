@@ -9,8 +9,11 @@ public final class Console: Sendable {
     public struct Settings: Sendable, Equatable {
         /// Where a line per action goes (and the summary line); nil: nowhere.
         public var actionsFD: Int32?
-        /// Warnings on stderr (errors are always there).
+        /// Warnings on stderr.
         public var warnings: Bool
+        /// Errors on stderr: always, unless stderr is the journal stream that already gets
+        /// them as structured entries (a copy there would be a second, poorer entry: #12.4).
+        public var errors: Bool = true
         /// Colour the verb of action lines / of stderr lines.
         public var colorActions: Bool
         public var colorProblems: Bool
@@ -43,7 +46,7 @@ public final class Console: Sendable {
     func show(_ report: ActionReport, dryRun: Bool) {
         let isProblem = report.action.level >= .warning
         let now = clock()
-        if isProblem, report.action.level >= .error || settings.warnings {
+        if isProblem, report.action.level >= .error ? settings.errors : settings.warnings {
             problemLines.write("taskreaper: " + ConsoleLine.format(report, dryRun: dryRun, now: now, color: settings.colorProblems))
             return
         }

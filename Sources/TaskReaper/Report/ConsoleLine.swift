@@ -30,6 +30,7 @@ public enum ConsoleLine {
         case .reportCorrupt: return "corrupt"
         case .skipUnsupportedSchema: return "unsupported"
         case .skipSymlink: return "skipped link"
+        case .skipBadName: return "skipped name"
         case .skipLockedRoot: return "locked"
         case .skipReaderFloor: return "left alone"
         case .rescan: return "rescan"
@@ -70,7 +71,7 @@ public enum ConsoleLine {
             if let reason = report.reason { change += ": \(reason)" }
             parts.append(change)
         case .removeBundle:
-            var what = report.reason ?? ""
+            var what = report.taskIDs.isEmpty ? (report.reason ?? "") : "\(report.taskIDs.count) \(report.reason ?? "") tasks"
             if let since = report.since { what += " \(TimeText.short(age(of: since, at: now))) ago" }
             parts.append(what)
         case .removeStrayTemp: parts.append("stray temp file, its writer gone")
@@ -83,7 +84,7 @@ public enum ConsoleLine {
         case .terminateGroup:
             if let pgid = field("pgid") { parts.append("process group \(pgid)") }
             if let result = field("signal_result") { parts.append(result) }
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .skipReaderFloor, .rescan,
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipBadName, .skipLockedRoot, .skipReaderFloor, .rescan,
              .watchLimit, .descriptorLimit, .syncRow, .dbBusy, .error, .summary:
             parts.append(report.message)
         }

@@ -6,7 +6,8 @@ import TaskReaperCore
 /// so the two can never disagree.
 ///
 /// Journal spelling: `TASKREAPER_<NAME>` upper-cased; booleans `1`/`0`; arrays joined
-/// with `:`; an object becomes one field per non-zero member, `TASKREAPER_<NAME>_<MEMBER>`.
+/// with `:`, or, when marked repeated, the field once per element (journald keeps them all,
+/// and `journalctl FIELD=value` matches any); an object becomes one field per non-zero member, `TASKREAPER_<NAME>_<MEMBER>`.
 /// A `.null` value is part of the JSON (a stable shape) and absent from the journal.
 struct ReportFields {
     private struct Entry {
@@ -17,6 +18,8 @@ struct ReportFields {
         /// False for what the journal records itself (the time) or has no use for (the
         /// line format's version).
         let inJournal: Bool
+        /// An array sent as the field once per element.
+        let repeated: Bool
     }
 
     private var entries: [Entry] = []
@@ -25,8 +28,8 @@ struct ReportFields {
     /// Bumped only when a key is removed or changes meaning; new keys may come in any version.
     static let jsonSchema = 1
 
-    mutating func add(_ key: String, _ value: JSONValue, journalName: String? = nil, inJournal: Bool = true) {
-        entries.append(Entry(key: key, value: value, journalName: journalName, inJournal: inJournal))
+    mutating func add(_ key: String, _ value: JSONValue, journalName: String? = nil, inJournal: Bool = true, repeated: Bool = false) {
+        entries.append(Entry(key: key, value: value, journalName: journalName, inJournal: inJournal, repeated: repeated))
     }
 
     /// `schema` and `ts` (RFC 3339, UTC, milliseconds): the first keys of every `--json` line.
@@ -53,6 +56,8 @@ struct ReportFields {
             case .null: continue
             case .bool(let flag): fields[name] = .string(flag ? "1" : "0")
             case .string(let text): fields[name] = .string(text)
+            case .array(let items) where entry.repeated:
+                fields[name] = .array(items.map { .string($0.stringValue ?? JSONWriter.compact($0)) })
             case .array(let items): fields[name] = .string(items.map { $0.stringValue ?? JSONWriter.compact($0) }.joined(separator: ":"))
             case .object(let members):
                 for (member, value) in members.members where value != .integer(0) {

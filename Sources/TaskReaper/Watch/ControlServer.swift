@@ -16,6 +16,11 @@ protocol ControlRequests: AnyObject {
 /// `rescan`), one JSON line out, then the connection closes. Only our own uid or root may
 /// ask (SO_PEERCRED). Everything is non-blocking and bounded, so a garbage, oversized or
 /// stalled client gets an error or is dropped, and never holds up the daemon's loop.
+///
+/// No client can lock the others out (issue 11.7: one process holding 40 silent connections
+/// did): a process gets at most `maxPerClient` connections at once, and when all
+/// `maxClients` places are taken a newcomer takes the place of the client that has waited
+/// longest without a request line (a real client sends its line at once).
 final class ControlServer {
     let listener: Int32
     /// The path we bound (removed on close); nil for a socket systemd passed.
@@ -24,12 +29,15 @@ final class ControlServer {
 
     static let maxRequest = 1024
     static let maxClients = 32
+    static let maxPerClient = 4
     static let clientTimeout: Millis = 5 * .second
 
     private struct Client {
         let connection: UnixConnection
         var buffer: [UInt8] = []
         let acceptedAt: Millis
+        /// The connecting process (SO_PEERCRED), for the per-client limit.
+        let peer: Int32?
     }
 
     init(listener: Int32, path: String?) {
@@ -51,15 +59,19 @@ final class ControlServer {
     func acceptPending(now: Millis) -> [Int32] {
         var accepted: [Int32] = []
         while let connection = UnixConnection.accept(from: listener) {
-            guard clients.count < Self.maxClients else {
-                Self.send(Self.error("too many clients"), to: connection)
-                continue
-            }
             guard let uid = connection.peerUID, uid == UnixSocket.effectiveUID || uid == 0 else {
                 Self.send(Self.error("permission denied: only uid \(UnixSocket.effectiveUID) or root may use this socket"), to: connection)
                 continue
             }
-            clients[connection.fd] = Client(connection: connection, acceptedAt: now)
+            let peer = connection.peerPID
+            if let peer, clients.values.count(where: { $0.peer == peer }) >= Self.maxPerClient {
+                Self.send(Self.error("too many connections from process \(peer) (at most \(Self.maxPerClient) at once)"), to: connection)
+                continue
+            }
+            if clients.count >= Self.maxClients, let longest = clients.min(by: { $0.value.acceptedAt < $1.value.acceptedAt })?.key {
+                finish(longest, Self.error("too many clients: the one waiting longest without a request was dropped"))
+            }
+            clients[connection.fd] = Client(connection: connection, acceptedAt: now, peer: peer)
             accepted.append(connection.fd)
         }
         return accepted
