@@ -17,5 +17,5 @@ if [ "$(id -u)" -eq 0 ] && [ "$owner" -ne 0 ]; then
 fi
 if [ "${SKIP_DEPS:-}" != 1 ] && [ "$(id -u)" -eq 0 ]; then scripts/install-deps.sh; fi
 export PATH=/opt/swift/usr/bin:$PATH
-swift build -c release --static-swift-stdlib "$@" >&2
+swift build -c release --static-swift-stdlib --product taskreaper "$@" >&2
 echo "build: .build/release/taskreaper (install with: sudo make install, or scripts/install.sh --user)" >&2
