@@ -25,6 +25,7 @@ extension WatchRegistry {
                 roots[index].mirror = TaskMirror(root: handle, rootPath: path, policy: context.policy)
                 roots[index].lockReported = false
                 roots[index].wd = addWatch(handle, mask: Inotify.rootMask, target: .root(index))
+                if !context.dryRun, ReadOnlyMount.contains(handle) { readOnly(index) }
             case .locked:
                 // A sweep is running; it will finish. Try again soon.
                 roots[index].lockReported = true
@@ -36,6 +37,25 @@ extension WatchRegistry {
             }
         }
         return opened
+    }
+
+    /// A root on a read-only mount: nothing under it can be changed. At start that is how
+    /// the operator set it up (reported once); a root that appeared later under systemd is
+    /// a sandbox left over from before it existed: restart (reported, with the way out).
+    func readOnly(_ index: Int) {
+        let path = roots[index].path
+        var message: String
+        if startPassDone, ReadOnlyMount.underSystemd {
+            message = "Root \(path) appeared after the service started and is read-only in its sandbox "
+                + "(ReadWritePaths= are bound at start): exiting with status 75 so that systemd restarts the service with it writable"
+            restartReason = message
+        } else {
+            message = "Root \(path) is on a read-only mount: nothing under it can be finalized or removed"
+                + (ReadOnlyMount.underSystemd ? " (add it to the unit's ReadWritePaths= with systemctl edit)" : "")
+        }
+        var event = ActionReport(.error, path: path, location: Location(root: path, harness: nil), message: message)
+        event.details = [("error", .string("read-only file system")), ("operation", .string("open storage root"))]
+        context.reporter.report(event)
     }
 
     /// A root's retry time has come: true when the caller should retry and rescan.

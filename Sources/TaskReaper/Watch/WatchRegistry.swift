@@ -45,6 +45,12 @@ final class WatchRegistry {
     /// Per session, the task directories' control/ and io/ watched (by path).
     var taskFiles: [SessionKey: Set<String>] = [:]
     var watchLimitReached = false
+    /// Set by the watcher once the first pass is done: roots opened after it appeared later.
+    var startPassDone = false
+    /// A root that appeared after the start is read-only here while under systemd: its
+    /// ReadWritePaths= bind did not exist when the service started. Only a restart (a new
+    /// mount namespace) makes it writable; the watcher exits for it (status 75).
+    var restartReason: String?
     /// While the watch limit leaves part of the trees unwatched: the next covering rescan.
     var uncoveredRescanAt: Millis?
 

@@ -56,6 +56,7 @@ public final class Watcher {
         openControlSocket()
         registry.openRoots()
         rescan(reason: "start")
+        registry.startPassDone = true
         timers.start(now: context.clock(), watchdog: notifier.watchdogInterval(), rescanInterval: options.rescanInterval)
         notifier.notify("READY=1\nSTATUS=\(status())")
         timers.statusSent(at: context.clock())
@@ -69,20 +70,21 @@ public final class Watcher {
                 default: for key in processes.exited(token: token) { queue.add(key) }
                 }
             }
-            if stopping { break }
+            // A root read-only in the sandbox: nothing can be done there before a restart.
+            if stopping || registry.restartReason != nil { break }
             runDue()
             reconcileDirty()
         }
         notifier.notify("STOPPING=1")
         _ = context.reporter.summarize(roots: registry.rootPaths, durationMs: age(of: started, at: context.clock()),
                                        watchingSessions: registry.sessionCount)
-        return ExitStatus.success
+        return registry.restartReason == nil ? ExitStatus.success : ExitStatus.locked
     }
 
     // MARK: Waiting
 
     private func timeout() -> Int32 {
-        if queue.hasDirty { return 0 }  // something asked to be looked at again right away
+        if queue.hasDirty || registry.restartReason != nil { return 0 }  // something to do right away
         var next = queue.nextDeadline()
         for candidate in [timers.next, registry.uncoveredRescanAt, registry.nextRetry, control?.nextExpiry] {
             next = earliest(next, candidate)
@@ -142,6 +144,7 @@ public final class Watcher {
     /// open root, every session in them.
     private func rescan(reason: String) {
         registry.openRoots()
+        if registry.restartReason != nil { return }  // exiting for a restart: no pass now
         apply(registry.discover())
         var event = ActionReport(.rescan, path: registry.rootPaths.joined(separator: ":"),
                                  location: Location(root: registry.rootPaths.first ?? "", harness: nil),
