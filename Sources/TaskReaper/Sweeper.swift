@@ -38,6 +38,7 @@ public struct Sweeper: Sendable {
         var seen = Set<StorageRoot.Identity>()
         var sessions: [(Tree, String)] = []
         for path in roots {
+            if Protected.root(path, context: context) { continue }
             let root: DirectoryHandle
             switch StorageRoot.open(path, lock: !context.dryRun, seen: &seen, context: context) {
             case .opened(let opened): root = opened
@@ -46,6 +47,9 @@ public struct Sweeper: Sendable {
             }
             held.append(root)
             guard ReaderFloorCheck.allows(root, rootPath: path, context: context) else { continue }
+            // Before the sessions: what this pass quarantines stays until a later one (an
+            // entry that was already old when moved goes at the next pass, as the harness's).
+            context.reporter.counted(nextDue: QuarantineRetention(root: root, rootPath: path, context: context).run())
             let mirror = TaskMirror(root: root, rootPath: path, policy: context.policy)
             for tree in Tree.discover(in: root, rootPath: path, mirror: mirror, context: context) {
                 sessions += tree.sessionNames(context: context).map { (tree, $0) }

@@ -30,11 +30,15 @@ public struct TaskLister: Sendable {
         var held: [DirectoryHandle] = []
         var refused: [String] = []
         for path in roots {
+            if Protected.root(path, context: context) { continue }
             guard case .opened(let root) = StorageRoot.open(path, lock: false, seen: &seen, context: context) else { continue }
             held.append(root)
             guard ReaderFloorCheck.allows(root, rootPath: path, context: context) else { refused.append(path); continue }
             for tree in Tree.discover(in: root, rootPath: path, mirror: nil, context: context) {
-                sessions += tree.sessionNames(context: context).sorted().map { (tree, $0) }
+                // A protected session is not listed: listing it would mean reading it.
+                for name in tree.sessionNames(context: context).sorted() where !tree.skipsProtected(session: name, context: context) {
+                    sessions.append((tree, name))
+                }
             }
         }
         let work = sessions
