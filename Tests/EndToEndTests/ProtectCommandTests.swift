@@ -91,6 +91,11 @@ final class ProtectCommandTests: XCTestCase {
             }
         }
 
+        // watch decides at start which roots are protected: with none left, nothing to watch.
+        let nothing = try TaskReaperBinary.run(["watch", "--protect", root.path, "--control-socket", "none"], environment: environment)
+        XCTAssertEqual(nothing.status, 2, nothing.stderr)
+        XCTAssertTrue(nothing.stderr.contains("every storage root is protected"), nothing.stderr)
+
         let kept = try delivered("aaaa000000000001", "bgb-00000001")
         let gone = try delivered("bbbb000000000002", "bgb-00000002")
         let old = try quarantined("bgb-00000003.json.quarantined-1", ageMs: 40 * day)
