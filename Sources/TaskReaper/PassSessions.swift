@@ -14,11 +14,22 @@ struct PassSessions {
     /// The open roots: their locks last as long as these handles.
     private var held: [DirectoryHandle] = []
 
-    /// `lock`: take each root's lock (a pass that writes); `mirrors`: give the trees their
-    /// root's aft.db (a pass that keeps rows in step).
-    init(roots: [String], lock: Bool, mirrors: Bool, context: ReconcileContext) {
+    /// What the pass is for.
+    enum Purpose {
+        /// Acting (or a dry run of it): roots locked unless a dry run, trees with their
+        /// aft.db, expired quarantine entries removed first (before the sessions: what this
+        /// pass quarantines stays until a later one).
+        case sweep
+        /// Looking only: no lock, no aft.db, and protected sessions left out (listing one
+        /// would mean reading it).
+        case list
+    }
+
+    init(roots: [String], for purpose: Purpose, context: ReconcileContext) {
         var seen = Set<StorageRoot.Identity>()
+        let lock = purpose == .sweep && !context.dryRun
         for path in roots {
+            if Protected.root(path, context: context) { continue }
             let root: DirectoryHandle
             switch StorageRoot.open(path, lock: lock, seen: &seen, context: context) {
             case .opened(let opened): root = opened
@@ -27,9 +38,16 @@ struct PassSessions {
             }
             held.append(root)
             guard ReaderFloorCheck.allows(root, rootPath: path, context: context) else { refusedRoots.append(path); continue }
-            let mirror = mirrors ? TaskMirror(root: root, rootPath: path, policy: context.policy) : nil
+            var mirror: TaskMirror?
+            if purpose == .sweep {
+                context.reporter.counted(nextDue: QuarantineRetention(root: root, rootPath: path, context: context).run())
+                mirror = TaskMirror(root: root, rootPath: path, policy: context.policy)
+            }
             for tree in Tree.discover(in: root, rootPath: path, mirror: mirror, context: context) {
-                sessions += tree.sessionNames(context: context).sorted().map { (tree, $0) }
+                for name in tree.sessionNames(context: context).sorted()
+                where purpose == .sweep || !tree.skipsProtected(session: name, context: context) {
+                    sessions.append((tree, name))
+                }
             }
         }
     }

@@ -5,7 +5,9 @@ import TaskReaperSystem
 /// refused root is reported once per pass (`skip_reader_floor`) and left entirely alone; that
 /// is not a failure (exit status 0): a newer harness owns the tree.
 enum ReaderFloorCheck {
-    static func allows(_ root: DirectoryHandle, rootPath: String, context: ReconcileContext) -> Bool {
+    /// `report`: false for a second look in the same pass (watch's quarantine pass), which
+    /// the pass's own check has reported already.
+    static func allows(_ root: DirectoryHandle, rootPath: String, context: ReconcileContext, report: Bool = true) -> Bool {
         let verdict: ReaderFloor.Verdict
         do {
             switch try root.read(ReaderFloor.fileName, limit: 1 << 16) {
@@ -19,6 +21,7 @@ enum ReaderFloorCheck {
             verdict = .refused("\(ReaderFloor.fileName) cannot be read (\(error))")
         }
         guard case .refused(let why) = verdict else { return true }
+        guard report else { return false }
         var event = ActionReport(.skipReaderFloor, path: root.childPath(ReaderFloor.fileName), location: Location(root: rootPath, harness: nil),
                                  message: "Leaving root \(rootPath) alone: \(why)")
         event.reason = why

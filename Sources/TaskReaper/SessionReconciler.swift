@@ -23,6 +23,8 @@ public struct SessionReconciler: Sendable {
     /// When to look again, and which live processes to wait for.
     @discardableResult
     public func reconcile() -> SessionOutcome {
+        // Protected (README "Protect"): never opened; `watch` forgets it like a gone session.
+        if tree.skipsProtected(session: name, context: context) { return SessionOutcome(exists: false) }
         let location = tree.location(session: name)
         let session: DirectoryHandle
         let entries: [DirectoryEntry]

@@ -33,7 +33,7 @@ public struct Sweeper: Sendable {
 
     public func run() -> Result {
         let started = context.clock()
-        let pass = PassSessions(roots: roots, lock: !context.dryRun, mirrors: true, context: context)  // locks live until the sweep ends
+        let pass = PassSessions(roots: roots, for: .sweep, context: context)  // locks live until the sweep ends
         let work = pass.sessions
         let context = self.context
         let removals = Mutex([SessionRemoval]())

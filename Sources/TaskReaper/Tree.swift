@@ -65,10 +65,17 @@ public struct Tree: Sendable {
     }
 
     /// The bash-tasks tree in `parent` (a harness directory, or the root for the legacy
-    /// tree); nil when there is none. A link there is reported and never followed.
+    /// tree); nil when there is none, or when a `Protect=` glob protects it (reported). A
+    /// link there is reported and never followed.
     static func open(in parent: DirectoryHandle, harness: String?, rootPath: String, mirror: TaskMirror?,
                      context: ReconcileContext) -> Tree? {
         let location = Location(root: rootPath, harness: harness)
+        if let glob = context.policy.protection.glob(protecting: parent.childPath(directoryName)) {
+            if Protected.exists(directoryName, in: parent) {
+                Protected.report(parent.childPath(directoryName), what: "tree", glob: glob, location: location, context: context)
+            }
+            return nil
+        }
         do {
             let directory = try parent.openDirectory(directoryName)
             return Tree(root: rootPath, harness: harness, directory: directory, parent: parent, mirror: mirror)

@@ -151,6 +151,14 @@ public enum Decide {
             ? .remove : .leave(recheckAt: modified.adding(policy.orphanFileAge))
     }
 
+    /// An entry of a quarantine (`QuarantineName`), by its own mtime as the harness's
+    /// quarantine GC judges it (formats §6): removed once older than the retention; never
+    /// when the retention is off.
+    public static func quarantined(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
+        guard let retention = policy.quarantineRetention.duration else { return .leave(recheckAt: nil) }
+        return age(of: modified, at: now) >= retention ? .remove : .leave(recheckAt: modified.adding(retention))
+    }
+
     /// A session directory found empty at the start of a pass.
     public static func emptySession(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
         age(of: modified, at: now) >= policy.emptySessionAge

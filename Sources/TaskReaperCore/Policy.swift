@@ -1,4 +1,4 @@
-/// Every threshold of CONTRACT §5. The first seven are operator settings (flags and the
+/// Every threshold of CONTRACT §5. The first nine are operator settings (flags and the
 /// configuration, shared by `sweep`, `watch` and `list`); the rest are fixed by the contract
 /// and exposed only so tests can name them. A rule an operator can switch off is a
 /// `Threshold`: `.after(0)` acts at once, `.never` (`infinity`) never.
@@ -18,6 +18,11 @@ public struct Policy: Equatable, Sendable {
     public var enforceTimeouts = false
     /// How long a row change waits for a harness holding aft.db's write lock (the harness's own 5 s).
     public var dbBusyTimeout: Millis = 5 * .second
+    /// Quarantined entries are removed once their own mtime is this old (the harness's
+    /// `QUARANTINE_GC_GRACE`). Off: kept.
+    public var quarantineRetention: Threshold = .after(30 * .day)
+    /// Trees and sessions never read or written (`Protect=`, `--protect`).
+    public var protection = Protection()
 
     /// SIGTERM to SIGKILL when enforcing a timeout.
     public var terminationGrace: Millis = 2 * .second

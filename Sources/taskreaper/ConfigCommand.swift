@@ -77,6 +77,11 @@ enum ConfigText {
                 }
                 continue
             }
+            if setting.section == "Storage", setting.key == "Protect" {
+                if configuration.protect.isEmpty { rows.append(("# Protect= none: every tree and session may be acted on", "")) }
+                rows += configuration.protect.map { ("Protect=\($0.glob)", $0.origin.description) }
+                continue
+            }
             rows.append(("\(setting.key)=\(configuration.text(of: setting))", configuration.origin(of: setting).description))
         }
         let width = rows.filter { !$0.1.isEmpty }.map(\.0.count).max() ?? 0

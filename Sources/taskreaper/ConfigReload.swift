@@ -30,6 +30,11 @@ enum ConfigReload {
                 let (a, b) = (old.text(of: setting), new.text(of: setting))
                 if a != b { changes.append("\(setting.key) \(a) -> \(b)") }
             }
+            let (protectBefore, protectAfter) = (before.protection.globs, after.protection.globs)
+            if protectBefore != protectAfter {
+                changes.append("Protect= " + (protectBefore.isEmpty ? "none" : protectBefore.joined(separator: " "))
+                               + " -> " + (protectAfter.isEmpty ? "none" : protectAfter.joined(separator: " ")))
+            }
             var restart: [String] = []
             if previous.roots.map(\.path) != loaded.configuration.roots.map(\.path) { restart.append("Root=") }
             if previous.logTarget != loaded.configuration.logTarget { restart.append("Target=") }

@@ -49,8 +49,9 @@ struct List: ParsableCommand {
             printError("taskreaper: cannot read the process table: \(error)")
             throw ExitCode(ExitStatus.itemsFailed)
         }
-        // Problems on the way (unreadable directories, links) are said on stderr, never logged.
-        let console = Console(.init(actionsFD: nil, warnings: true, colorProblems: Terminal.wantsColor(fd: STDERR_FILENO)))
+        // Problems on the way (unreadable directories, links) are said on stderr, never logged;
+        // so is each protected root, tree or session, which is not listed (README "Protect").
+        let console = Console(.init(actionsFD: STDERR_FILENO, warnings: true, colorProblems: Terminal.wantsColor(fd: STDERR_FILENO)))
         let reporter = Reporter(logger: Logger(label: "taskreaper") { _ in SwiftLogNoOpLogHandler() }, dryRun: true,
                                 console: console, logsItems: false)
         let context = ReconcileContext(policy: policyOptions.policy, processes: processes, reporter: reporter)

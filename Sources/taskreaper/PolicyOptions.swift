@@ -29,6 +29,16 @@ struct PolicyOptions: ParsableArguments {
             transform: { try DurationArgument.migratedZero($0, flag: "--abandoned-after") })
     var abandonedAfter: Threshold?
 
+    @Option(name: .customLong("quarantine-retention"), parsing: .unconditional,
+            help: ArgumentHelp("Quarantined entries (bash-tasks-quarantine/<session>/) are removed once their own mtime is this old, as the harness does. Default 30d; 0: at once; infinity: kept.", valueName: "DUR"),
+            transform: DurationArgument.threshold)
+    var quarantineRetention: Threshold?
+
+    @Option(name: .customLong("protect"), parsing: .singleValue,
+            help: ArgumentHelp("Never read or write what this absolute glob matches, nor anything below it: a root, a harness directory, a tree, a session (fnmatch with FNM_PATHNAME: * and ? never match /; no **). Repeatable; added to the configuration's Protect= globs.", valueName: "GLOB"),
+            transform: ProtectArgument.glob)
+    var protect: [String] = []
+
     @Flag(name: .customLong("enforce-timeouts"), inversion: .prefixedNo, help: "Terminate (SIGTERM, 2 s, SIGKILL) running tasks past their own timeout_ms and mark them timed_out; only a process group proven to be the task's (pgid == child_pid, its leader started with the task and owned by the JSON's owner), else an error. Default off (or the configuration's EnforceTimeouts=).")
     var enforceTimeouts: Bool?
 
@@ -53,6 +63,12 @@ struct PolicyOptions: ParsableArguments {
             flag("EnforceTimeouts", enforceTimeouts ? "--enforce-timeouts" : "--no-enforce-timeouts")
         }
         if let dbBusyTimeout { configuration.policy.dbBusyTimeout = dbBusyTimeout; flag("DBBusyTimeout", "--db-busy-timeout") }
+        if let quarantineRetention {
+            configuration.policy.quarantineRetention = quarantineRetention
+            flag("QuarantineRetention", "--quarantine-retention")
+        }
+        // Checked by the transform already: cannot fail here.
+        for glob in protect { try? configuration.addProtect(glob, origin: .flag("--protect")) }
     }
 
     /// The flags over `base`.
@@ -64,6 +80,13 @@ struct PolicyOptions: ParsableArguments {
 
     /// The flags over the configuration this process read.
     var policy: Policy { policy(over: ConfigurationStore.shared.configuration) }
+}
+
+/// GLOB: an absolute glob (README "Protect").
+enum ProtectArgument {
+    static func glob(_ text: String) throws -> String {
+        do { return try Protection.normalize(text) } catch { throw ValidationError(error.message) }
+    }
 }
 
 /// DUR: systemd's time-span syntax (`5min`, `1h 30min`, `2d12h`, `infinity`); README "Durations".

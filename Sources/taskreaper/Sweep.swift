@@ -12,12 +12,14 @@ struct Sweep: ParsableCommand {
         abstract: "Reconcile every bash-tasks tree once, then exit (cron, timers, by hand).",
         discussion: """
         Finalizes orphaned and exited tasks, removes delivered and abandoned bundles, strays and \
-        empty session directories, quarantines corrupt JSON (CONTRACT.md §5). Every action is \
+        empty session directories, quarantines corrupt JSON (CONTRACT.md §5) and removes \
+        quarantined entries past --quarantine-retention. Nothing a --protect glob (or the \
+        configuration's Protect=) matches is read or written. Every action is \
         reported to journald (or stderr), and with --json as one JSON object per line on stdout.
 
         Defaults: --finalize-grace 5s, --spawn-grace 5min, --retention 1h, --stale-after 24h, \
-        --abandoned-after 30d. DUR is a systemd time span (5min, 1h 30min, 2d12h, 1w); 0 means \
-        at once and infinity switches a rule off.
+        --abandoned-after 30d, --quarantine-retention 30d. DUR is a systemd time span (5min, \
+        1h 30min, 2d12h, 1w); 0 means at once and infinity switches a rule off.
 
         Exit status: 0 done (whether or not anything was acted on); 1 some items failed (the \
         rest was done); 2 usage or configuration error; 75 another taskreaper holds the lock \

@@ -55,11 +55,26 @@ struct Watch: ParsableCommand {
     func run() throws {
         // Roots that do not exist yet are waited for (their nearest existing ancestor is
         // watched): a fresh user's daemon starts, answers `ctl`, and picks them up.
-        let roots = rootOptions.watchedRoots
-        guard !roots.isEmpty else {
+        let named = rootOptions.watchedRoots
+        guard !named.isEmpty else {
             throw ValidationError("no storage root to watch: no --root, and no default root can be named (no HOME, no passwd entry)")
         }
         let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: false, output: outputOptions)
+        let policy = policyOptions.policy
+        // A root a Protect= glob names is never opened, not even locked (README "Protect");
+        // which roots are protected is decided at start, as the roots themselves are.
+        let protectedRoots = named.filter { policy.protection.glob(protecting: $0) != nil }
+        let roots = named.filter { policy.protection.glob(protecting: $0) == nil }
+        for root in protectedRoots {
+            let glob = policy.protection.glob(protecting: root) ?? ""
+            var event = ActionReport(.skipProtected, path: root, location: Location(root: root, harness: nil),
+                                     message: "Leaving root \(root) alone: protected by \(glob) (never read or written; not watched until the next start)")
+            event.details = [("glob", .string(glob))]
+            reporter.report(event)
+        }
+        guard !roots.isEmpty else {
+            throw ValidationError("every storage root is protected (Protect=/--protect): nothing to watch")
+        }
         var options = WatchOptions()
         options.rescanInterval = rescanInterval ?? ConfigurationStore.shared.configuration.rescanInterval
         options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())
@@ -73,7 +88,7 @@ struct Watch: ParsableCommand {
                     file.write(MetricsText.render(mode: .watch, reporter: reporter, status: status, startedAt: started, version: version))
                 }
             }
-            let live = LivePolicy(policyOptions.policy)
+            let live = LivePolicy(policy)
             options.onHangup = ConfigReload.handler(policyOptions: policyOptions, live: live, reporter: reporter, root: roots[0])
             let context = ReconcileContext(livePolicy: live, processes: try ProcessTable(), reporter: reporter)
             watcher = try Watcher(roots: roots, context: context, options: options)

@@ -10,7 +10,7 @@ final class JSONInterfaceTests: XCTestCase {
     /// Every key a sweep line may have, in the documented order (README "--json lines").
     static let keyOrder = ["schema", "ts", "action", "path", "dry_run", "task_id", "session", "session_id", "harness", "root",
                            "from", "to", "exit_code", "reason", "files", "destination", "error", "operation", "pgid",
-                           "signal_result", "db_row", "json", "busy_timeout_ms", "retry_after_ms", "holder_pid", "holder_command",
+                           "signal_result", "db_row", "json", "busy_timeout_ms", "retry_after_ms", "holder_pid", "holder_command", "glob",
                            "roots", "sessions", "bundles", "counts", "next_due_at", "duration_ms", "message"]
 
     override func setUpWithError() throws {
@@ -49,8 +49,15 @@ final class JSONInterfaceTests: XCTestCase {
     }
 
     func testEveryLineIsVersionedTimestampedOrderedAndAbsolute() throws {
-        let run = try TaskReaperBinary.run(["sweep", "--root", ".", "--json", "--log-target", "stderr"], workingDirectory: root.path)
+        // A protected session and an expired quarantined entry: their lines too.
+        let quarantine = root.path + "/pi/bash-tasks-quarantine/0000000000000001"
+        try FileManager.default.createDirectory(atPath: quarantine, withIntermediateDirectories: true)
+        try BundleFixture.write(quarantine, "bgb-00000001.json.quarantined-1", "{", ageMs: 31 * 24 * BundleFixture.hour)
+        let run = try TaskReaperBinary.run(["sweep", "--root", ".", "--json", "--log-target", "stderr",
+                                            "--protect", root.path + "/opencode/bash-tasks/0000000000000000"], workingDirectory: root.path)
         XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.actions("skip_protected").map { $0["glob"] as? String }, [root.path + "/opencode/bash-tasks/0000000000000000"])
+        XCTAssertEqual(run.actions("remove_quarantined").map { $0["path"] as? String }, [quarantine + "/bgb-00000001.json.quarantined-1"])
         let rank = Dictionary(uniqueKeysWithValues: Self.keyOrder.enumerated().map { ($1, $0) })
         for text in run.stdout.split(separator: "\n") {
             let keys = JSONKeyOrder.topLevelKeys(String(text))

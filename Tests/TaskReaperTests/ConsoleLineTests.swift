@@ -39,4 +39,24 @@ final class ConsoleLineTests: XCTestCase {
                        "locked             /r  Skipped root /r: another taskreaper holds its lock")
         XCTAssertEqual(ConsoleLine.format(locked, dryRun: false, now: now, color: true).prefix(5), "\u{1B}[33m")
     }
+
+    func testProtectedPlacesAndExpiredQuarantinedEntries() {
+        func protected(_ path: String, session: String?) -> String {
+            var report = ActionReport(.skipProtected, path: path, location: Location(root: "/r", harness: "pi", session: session), message: "m")
+            report.details = [("glob", .string("/r/pi/bash-tasks/40f0*"))]
+            return ConsoleLine.format(report, dryRun: true, now: now, color: false)
+        }
+        XCTAssertEqual(protected("/r/pi/bash-tasks/40f0421733dbdc9c", session: "40f0421733dbdc9c"),
+                       "protected          pi/40f0…  matches /r/pi/bash-tasks/40f0*: not read, not written")
+        XCTAssertEqual(protected("/r/pi/bash-tasks-quarantine/40f0421733dbdc9c", session: "40f0421733dbdc9c"),
+                       "protected          pi/bash-tasks-quarantine/40f0…  matches /r/pi/bash-tasks/40f0*: not read, not written")
+        XCTAssertEqual(protected("/r/pi/bash-tasks", session: nil),
+                       "protected          /r/pi/bash-tasks  matches /r/pi/bash-tasks/40f0*: not read, not written")
+        var expired = ActionReport(.removeQuarantined, path: "/r/bash-tasks-quarantine/40f0421733dbdc9c/bgb-1.json.quarantined-1",
+                                   location: Location(root: "/r", harness: nil, session: "40f0421733dbdc9c", taskID: "bgb-1"), message: "m")
+        expired.reason = "quarantine expired"
+        expired.since = now - 31 * .day
+        XCTAssertEqual(ConsoleLine.format(expired, dryRun: false, now: now, color: false),
+                       "removed            bash-tasks-quarantine/40f0…/bgb-1.json.quarantined-1  quarantine expired, modified 31d ago")
+    }
 }

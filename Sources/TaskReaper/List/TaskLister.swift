@@ -25,7 +25,7 @@ public struct TaskLister: Sendable {
     }
 
     public func run() -> Result {
-        let pass = PassSessions(roots: roots, lock: false, mirrors: false, context: context)
+        let pass = PassSessions(roots: roots, for: .list, context: context)
         let work = pass.sessions
         let context = self.context
         let rows = Mutex([[TaskListing]](repeating: [], count: work.count))

@@ -19,6 +19,9 @@ public enum ActionKind: String, CaseIterable, Sendable {
     case removeOrphanFile = "remove_orphan_file"
     /// An empty session directory removed.
     case removeSessionDir = "remove_session_dir"
+    /// A quarantined entry older than the quarantine retention removed (or an interrupted
+    /// removal of one finished).
+    case removeQuarantined = "remove_quarantined"
     /// An unparseable JSON younger than the quarantine age: reported, left.
     case reportCorrupt = "report_corrupt"
     /// A record with a schema_version outside 2-7: never touched.
@@ -32,6 +35,9 @@ public enum ActionKind: String, CaseIterable, Sendable {
     /// The root's reader floor asks for a newer bash-task schema than we implement (or cannot
     /// be read): nothing under that root is touched in this pass.
     case skipReaderFloor = "skip_reader_floor"
+    /// A root, tree, session or quarantine matched by a `Protect=` / `--protect` glob:
+    /// never read or written.
+    case skipProtected = "skip_protected"
     /// `watch` looks at everything again (start, inotify overflow, SIGHUP, the safety
     /// interval, or the watch limit's periodic cover).
     case rescan
@@ -60,12 +66,14 @@ public enum ActionKind: String, CaseIterable, Sendable {
         case .removeStrayTemp: return "b03163788854466aa315515ebc2307d7"
         case .removeOrphanFile: return "7467e710934a494fba6d3cdd05cecfdb"
         case .removeSessionDir: return "a0e0627e96fa4f94b9a578d18513d2f0"
+        case .removeQuarantined: return "aca45c272c1b497d91840a0030ca9484"
         case .reportCorrupt: return "b77c44bc82ef4ff0b1c87ac9e4a86c6b"
         case .skipUnsupportedSchema: return "c76cdcefc7c04c2291f53161537485a0"
         case .skipSymlink: return "6b1a3a9fc6bd4d04aa2b16a4df4c579b"
         case .skipLockedRoot: return "10ee9eb874cf48fa8926b266f0d47564"
         case .skipBadName: return "68a0c3a1a7174430b973d24f074d1640"
         case .skipReaderFloor: return "1591743af4f84719926d477519dca685"
+        case .skipProtected: return "823f341f04d4441e94960f7d32729865"
         case .rescan: return "5464f6502c49431683a39e292acea3ce"
         case .watchLimit: return "61e54de10a724418869e9f4f25eb378e"
         case .descriptorLimit: return "0d00fabc6d714932b60a017f128a9310"
@@ -81,7 +89,8 @@ public enum ActionKind: String, CaseIterable, Sendable {
     public var level: Logger.Level {
         switch self {
         case .finalize, .terminateGroup, .quarantine, .syncRow: return .notice
-        case .writeKillMarker, .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .summary, .rescan: return .info
+        case .writeKillMarker, .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .removeQuarantined, .summary, .rescan,
+             .skipProtected: return .info
         case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipBadName, .skipLockedRoot, .skipReaderFloor, .watchLimit, .descriptorLimit, .dbBusy: return .warning
         case .error: return .error
         }

@@ -24,7 +24,7 @@ public enum ConsoleLine {
         case .finalize: return act("finalized", "finalize")
         case .writeKillMarker: return act("marked killed", "mark killed")
         case .terminateGroup: return act("terminated", "terminate")
-        case .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir: return act("removed", "remove")
+        case .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .removeQuarantined: return act("removed", "remove")
         case .quarantine: return act("quarantined", "quarantine")
         case .syncRow: return act("synced row", "sync row")
         case .reportCorrupt: return "corrupt"
@@ -33,6 +33,7 @@ public enum ConsoleLine {
         case .skipBadName: return "skipped name"
         case .skipLockedRoot: return "locked"
         case .skipReaderFloor: return "left alone"
+        case .skipProtected: return "protected"
         case .rescan: return "rescan"
         case .watchLimit: return "watch limit"
         case .descriptorLimit: return "fd limit"
@@ -52,6 +53,12 @@ public enum ConsoleLine {
             parts.append(basename(report.path) == session ? "" : basename(report.path))
         case .removeSessionDir:
             break
+        case .skipProtected where basename(String(report.path.dropLast(basename(report.path).count + 1))) == Tree.quarantineName:
+            // A session's quarantine: opencode/bash-tasks-quarantine/3f2a…
+            parts = [location.harness, Tree.quarantineName, parts[1]].compactMap { $0 }
+        case .removeQuarantined:
+            // opencode/bash-tasks-quarantine/3f2a…/bgb-1.json.quarantined-1764000000000
+            parts = [location.harness, Tree.quarantineName, parts[1], basename(report.path)].compactMap { $0 }
         default:
             if let taskID = location.taskID { parts.append(taskID) }
         }
@@ -77,6 +84,12 @@ public enum ConsoleLine {
         case .removeStrayTemp: parts.append("stray temp file, its writer gone")
         case .removeOrphanFile: parts.append("orphan file, no JSON")
         case .removeSessionDir: parts.append("session directory, \(report.reason ?? "empty")")
+        case .removeQuarantined:
+            var what = report.reason ?? "quarantine expired"
+            if let since = report.since { what += ", modified \(TimeText.short(age(of: since, at: now))) ago" }
+            parts.append(what)
+        case .skipProtected:
+            parts.append("matches \(field("glob") ?? "a Protect glob"): not read, not written")
         case .writeKillMarker: parts.append("a killed exit marker")
         case .quarantine:
             if let error = field("error") { parts.append(error) }

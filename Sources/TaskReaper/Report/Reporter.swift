@@ -107,7 +107,7 @@ public final class Reporter: Sendable {
     /// time), not on every event and pass. Any other report about the item forgets it.
     private func isRepeat(_ report: ActionReport) -> Bool {
         switch report.action {
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink:
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipProtected:
             let fingerprint = report.message + "\u{0}" + (report.since.map { String($0) } ?? "")
             return lastProblems.withLock { last in
                 defer { last[report.path] = fingerprint }
@@ -128,7 +128,8 @@ public final class Reporter: Sendable {
     /// so the dry run's exit status (1) and summary say so.
     static func wouldFail(_ report: ActionReport) -> ActionReport? {
         switch report.action {
-        case .finalize, .writeKillMarker, .removeBundle, .quarantine, .removeStrayTemp, .removeOrphanFile, .removeSessionDir:
+        case .finalize, .writeKillMarker, .removeBundle, .quarantine, .removeStrayTemp, .removeOrphanFile, .removeSessionDir,
+             .removeQuarantined:
             guard let problem = WriteAccess.problem(changing: report.path) else { return nil }
             var error = ActionReport(.error, path: report.path, location: report.location,
                                      message: "The real run could not \(ConsoleLine.verb(report.action, dryRun: true).dropFirst(6)) "
@@ -321,12 +322,14 @@ public final class Reporter: Sendable {
         add(.removeStrayTemp, dryRun ? "stray temp files to remove" : "stray temp files removed")
         add(.removeOrphanFile, dryRun ? "orphan files to remove" : "orphan files removed")
         add(.removeSessionDir, dryRun ? "session dirs to remove" : "session dirs removed")
+        add(.removeQuarantined, dryRun ? "quarantined entries to remove" : "quarantined entries removed")
         add(.reportCorrupt, "corrupt")
         add(.skipUnsupportedSchema, "unsupported schema")
         add(.skipSymlink, "symlinks skipped")
         add(.skipBadName, "non-UTF-8 names skipped")
         add(.skipLockedRoot, "roots locked")
         add(.skipReaderFloor, "roots left to a newer harness")
+        add(.skipProtected, "protected left alone")
         add(.rescan, "rescans")
         add(.watchLimit, "watch limit reached")
         add(.descriptorLimit, "descriptor limit reached")

@@ -26,6 +26,8 @@ public final class Watcher {
     private var control: ControlServer?
     private var timers = WatchTimers()
     private var stopping = false
+    /// The earliest moment a quarantined entry comes due (README "Quarantine retention").
+    private var quarantineDue: Millis?
 
     private static let inotifyToken: UInt64 = 0
     private static let signalToken: UInt64 = 1
@@ -86,7 +88,7 @@ public final class Watcher {
     private func timeout() -> Int32 {
         if queue.hasDirty || registry.restartReason != nil { return 0 }  // something to do right away
         var next = queue.nextDeadline()
-        for candidate in [timers.next, registry.uncoveredRescanAt, registry.nextRetry, control?.nextExpiry] {
+        for candidate in [timers.next, registry.uncoveredRescanAt, registry.nextRetry, control?.nextExpiry, quarantineDue] {
             next = earliest(next, candidate)
         }
         guard let next else { return -1 }
@@ -106,6 +108,11 @@ public final class Watcher {
             rescan(reason: "safety interval \(DurationText.format(options.rescanInterval))")
         }
         control?.expire(now: now)
+        if let due = quarantineDue, due <= now {
+            expireQuarantines()
+            context.reporter.passFinished(durationMs: age(of: now, at: context.clock()))
+            options.afterPass?(controlStatus())
+        }
         if timers.statusDue(now: now) { notifier.notify("STATUS=\(status())") }
         if registry.uncoveredRescanDue(now: now) {
             rescan(reason: "part of the trees is unwatched (inotify watch limit)")
@@ -151,8 +158,23 @@ public final class Watcher {
                                  message: "Looking at every tree again (\(reason))")
         event.reason = reason
         context.reporter.report(event)
+        // Before the sessions, as in a sweep: what this pass quarantines stays until a later one.
+        expireQuarantines()
         reconcileDirty()
         timers.statusChanged(now: context.clock())  // roots may have opened
+    }
+
+    /// Every open root's quarantines: at every rescan (start, SIGHUP, `ctl`, the safety
+    /// interval), and when the earliest entry the last look found comes due. Entries the
+    /// harness quarantines meanwhile are found at the next rescan (quarantines are not watched).
+    private func expireQuarantines() {
+        var next: Millis?
+        for root in registry.roots {
+            guard let handle = root.handle,
+                  ReaderFloorCheck.allows(handle, rootPath: root.path, context: context, report: false) else { continue }
+            next = earliest(next, QuarantineRetention(root: handle, rootPath: root.path, context: context).run())
+        }
+        quarantineDue = next
     }
 
     // MARK: Reconciling
@@ -161,7 +183,10 @@ public final class Watcher {
         guard queue.hasDirty else { return }
         let passStarted = context.clock()
         let work: [(SessionKey, Tree)] = queue.takeDirty().compactMap { key in registry.tree(of: key).map { (key, $0) } }
-        for (key, _) in work { registry.watchSession(key) }
+        // A protected session is not even watched (its reconcile reports it and forgets it).
+        for (key, tree) in work where tree.protectingGlob(session: key.name, policy: context.policy) == nil {
+            registry.watchSession(key)
+        }
         let outcomes = Mutex([SessionOutcome?](repeating: nil, count: work.count))
         let context = self.context
         // Many sessions at once (start, rescans, bursts): in parallel, as sweep does; a few: here.

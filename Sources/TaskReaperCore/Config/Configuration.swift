@@ -19,6 +19,9 @@ public struct Configuration: Equatable, Sendable {
     public var policy = Policy()
     /// `[Storage] Root=`: accumulated over files, reset by an empty `Root=`; `--root` replaces them.
     public var roots: [(path: String, origin: Origin)] = []
+    /// `[Storage] Protect=`: accumulated over files, reset by an empty `Protect=`; `--protect`
+    /// adds to them (a flag never lifts a protection). Mirrored in `policy.protection`.
+    public private(set) var protect: [(glob: String, origin: Origin)] = []
     /// `[Log] Target=`: auto, journal or stderr.
     public var logTarget = "auto"
     /// `[Watch] RescanInterval=`.
@@ -79,6 +82,7 @@ public struct Configuration: Equatable, Sendable {
 
     public static let settings: [Setting] = [
         Setting(section: "Storage", key: "Root", flag: "--root", apply: { _, _ throws(SettingError) in }, show: { _ in "" }),
+        Setting(section: "Storage", key: "Protect", flag: "--protect", apply: { _, _ throws(SettingError) in }, show: { _ in "" }),
         Setting(section: "Policy", key: "FinalizeGrace", flag: "--finalize-grace",
                 apply: { c, t throws(SettingError) in c.policy.finalizeGrace = try threshold(t) },
                 show: { DurationText.format($0.policy.finalizeGrace) }),
@@ -94,6 +98,9 @@ public struct Configuration: Equatable, Sendable {
         Setting(section: "Policy", key: "AbandonedAfter", flag: "--abandoned-after",
                 apply: { c, t throws(SettingError) in c.policy.abandonedAfter = try migratedThreshold(t, "AbandonedAfter=") },
                 show: { DurationText.format($0.policy.abandonedAfter) }),
+        Setting(section: "Policy", key: "QuarantineRetention", flag: "--quarantine-retention",
+                apply: { c, t throws(SettingError) in c.policy.quarantineRetention = try threshold(t) },
+                show: { DurationText.format($0.policy.quarantineRetention) }),
         Setting(section: "Policy", key: "EnforceTimeouts", flag: "--enforce-timeouts",
                 apply: { c, t throws(SettingError) in
                     guard let value = boolean(t) else { throw SettingError(message: "expected a boolean (yes/no, true/false, on/off, 1/0), found '\(t)'") }
@@ -158,8 +165,26 @@ public struct Configuration: Equatable, Sendable {
             roots.append((text, origin))
             return
         }
+        if setting.section == "Storage", setting.key == "Protect" {
+            if text.isEmpty {
+                protect.removeAll()
+                policy.protection = Protection()
+                return
+            }
+            try addProtect(text, origin: origin)
+            return
+        }
         try setting.apply(&self, text)
         origins[setting.name] = origin
+    }
+
+    /// One more protecting glob (a file's `Protect=`, or `--protect`).
+    public mutating func addProtect(_ text: String, origin: Origin) throws(SettingError) {
+        let glob: String
+        do { glob = try Protection.normalize(text) } catch { throw SettingError(message: error.message) }
+        guard !protect.contains(where: { $0.glob == glob }) else { return }
+        protect.append((glob, origin))
+        policy.protection.append(glob)
     }
 
     /// A value given by a flag (already parsed there): only its origin is recorded.
