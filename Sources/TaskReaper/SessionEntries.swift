@@ -22,9 +22,16 @@ struct SessionEntries {
         for entry in entries {
             var kind = entry.kind
             if kind == .unknown { kind = resolve(entry.name) }
+            let name = EntryName.classify(entry.name)
+            // A `<id>.json` that is a directory, FIFO or socket still names its bundle: the
+            // reconciler reports it, and its members are never orphans (issue 11.7).
+            if case .member(let taskID, .json) = name, kind != .regular, kind != .symlink {
+                bundles[taskID, default: Bundle()].hasJSON = true
+                continue
+            }
             // Members and temps are files, or links to unlink (never to follow).
             guard kind == .regular || kind == .symlink else { others += 1; continue }
-            switch EntryName.classify(entry.name) {
+            switch name {
             case .member(let taskID, let memberKind):
                 if memberKind == .json {
                     bundles[taskID, default: Bundle()].hasJSON = true
