@@ -194,7 +194,7 @@ def main():
         lines.append(f"| {name} | {mode} | " + " | ".join(str(t[k]) for k in keys) + " |")
     print("\n".join(lines + [f"error: {e}" for e in error_examples[:10]]))
     if a.report:
-        fs = subprocess.run(["stat", "-f", "-c", "%T", a.dir], capture_output=True, text=True).stdout.strip()
+        fs = subprocess.run(["findmnt", "-no", "FSTYPE", "-T", a.dir], capture_output=True, text=True).stdout.strip()
         body = [f"Scratch dir: `{a.dir}` ({fs}); {a.tasks} tasks in {a.sessions} sessions; {a.rounds} round(s) of "
                 f"{a.seconds:g} s per binary and mode, phases alternating.", "",
                 "new: " + binaries[0][1] + (f"; old: {binaries[1][1]} (the commit before the fix)" if a.old_binary else ""), ""]

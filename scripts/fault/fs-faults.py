@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A full or read-only file system under sweep and watch: errors per item, nothing torn, recovery.
 
-usage: fs-faults.py enospc|inodes|readonly [--tasks N] [--retry-wait S] [--binary B] [--report]
+usage: fs-faults.py enospc|inodes|readonly|all [--phases sweep,watch] [--tasks N] [--retry-wait S]
+                    [--binary B] [--report]
 
 Each case builds its tree on a small tmpfs of its own (root only; always unmounted):
 
@@ -105,10 +106,10 @@ def converged(root, expected):
     return faultlib.snapshot(root) == expected[0] and mixedtree.db_state(root) == expected[1]
 
 
-def full_disk(case, binary, tasks, retry_wait):
+def full_disk(case, binary, tasks, retry_wait, phases):
     c = Checks(case)
     with faultlib.scratch_dir() as scratch:
-        for phase in ("sweep", "watch"):
+        for phase in phases:
             limit = "size=1M" if case == "enospc" else f"size=16M,nr_inodes={tasks * 3 + 40}"
             with faultlib.tmpfs(limit) as mnt:
                 root = os.path.join(mnt, "root")
@@ -147,12 +148,12 @@ def full_disk(case, binary, tasks, retry_wait):
     return c
 
 
-def readonly(binary, tasks, retry_wait):
+def readonly(binary, tasks, retry_wait, phases):
     c = Checks("readonly")
     live = mixedtree.LiveProcess()
     try:
         with faultlib.scratch_dir() as scratch:
-            for phase in ("sweep", "watch"):
+            for phase in phases:
                 with faultlib.tmpfs("size=64M") as mnt:
                     root = os.path.join(mnt, "root")
                     os.makedirs(root)
@@ -195,6 +196,7 @@ def readonly(binary, tasks, retry_wait):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("case", choices=["enospc", "inodes", "readonly", "all"])
+    ap.add_argument("--phases", default="sweep,watch", help="sweep, watch or both (watch waits up to a retry interval, 30 s)")
     ap.add_argument("--tasks", type=int, default=20)
     ap.add_argument("--retry-wait", type=float, default=45, help="how long watch may take to recover by itself")
     ap.add_argument("--binary")
@@ -204,8 +206,9 @@ def main():
     binary = faultlib.binary(a.binary)
     started = faultlib.utcnow()
     cases = ["enospc", "inodes", "readonly"] if a.case == "all" else [a.case]
-    results = [readonly(binary, a.tasks, a.retry_wait) if case == "readonly" else full_disk(case, binary, a.tasks, a.retry_wait)
-               for case in cases]
+    phases = [p for p in a.phases.split(",") if p in ("sweep", "watch")]
+    results = [readonly(binary, a.tasks, a.retry_wait, phases) if case == "readonly" else
+               full_disk(case, binary, a.tasks, a.retry_wait, phases) for case in cases]
     failures = [f for r in results for f in r.failures]
     for f in failures:
         print("FAIL:", f)
