@@ -4,7 +4,8 @@
 usage: make-demo-tree.py ROOT [--live-pid PID]
 
 ROOT gets opencode/, pi/ and legacy bash-tasks trees with one bundle per situation of
-CONTRACT.md section 5. --live-pid names a running process (started with setsid, so it
+CONTRACT.md section 5, and task directories of schemas 6 and 7 (the current harness's
+layout, CONTRACT section 7 and docs/formats.md) in every state. --live-pid names a running process (started with setsid, so it
 leads its own group) to stand for a task that is still alive and must be left alone.
 """
 import argparse, hashlib, json, os, subprocess, time
@@ -50,6 +51,48 @@ def member(d, name, content, ms_ago):
     with open(path, "w") as f:
         f.write(content)
     age(path, ms_ago)
+
+
+def task_dir(d, n, session_id, status, started_ago, json_ago, *, schema=7, pid=None, mode="pipes",
+             delivered=False, exit_code=None, exit_marker="", record=True):
+    """<session>/bash-<16 hex>/ with control/ and io/ as the current harness writes them:
+    directories 0700, files 0600, io/exit created empty, the record pretty-printed (serde's
+    to_vec_pretty: 2-space indent, no trailing newline) in the harness's key order."""
+    task_id = f"bash-{n:016x}"
+    t = os.path.join(d, task_id)
+    for sub in ("", "control", "io"):
+        os.makedirs(os.path.join(t, sub), mode=0o700, exist_ok=True)
+    files = {"control/command.sh": "sleep 1", "control/wrapper.sh": "#!/bin/sh\n",
+             "control/environment.bin": "AFTENV1\0", "control/manifest.blake3": "x" * 32,
+             "io/exit": exit_marker, "io/sandbox-unavailable": ""}
+    for name in (["io/pty"] if mode == "pty" else ["io/stdout", "io/stderr"]):
+        files[name] = ""
+    for name, content in files.items():
+        p = os.path.join(t, name)
+        with open(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(content)
+    if exit_marker:
+        age(os.path.join(t, "io", "exit"), 10_000)  # past the finalize grace
+    if record:
+        doc = {"schema_version": schema}
+        if schema >= 7:
+            doc["harness"] = "opencode"
+        doc.update({
+            "task_id": task_id, "session_id": session_id, "command": f"demo {task_id}", "mode": mode,
+            "workdir": "/tmp", "project_root": None, "status": status, "started_at": NOW_MS - started_ago,
+            "finished_at": None if status in ("starting", "running", "killing") else NOW_MS - json_ago,
+            "duration_ms": None, "timeout_ms": 1_800_000, "exit_code": exit_code, "child_pid": pid, "pgid": pid,
+            "completion_delivered": delivered, "notify_on_completion": True, "compressed": True,
+            "pty_rows": None, "pty_cols": None, "sandbox_native": False, "status_reason": None,
+        })
+        if schema >= 7:
+            doc["call_key"] = {"requester": "first-party", "key": task_id, "minted": True}
+        path = os.path.join(t, "control", "metadata.json")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(json.dumps(doc, indent=2))
+        age(path, json_ago)
+    age(os.path.join(t, "control"), json_ago)
+    return t
 
 
 def dead_pid():
@@ -115,6 +158,35 @@ def main():
     # a schema this version does not know -> never touched
     task(pi, "bash-00000010", "ses_demo_pi", "completed", 3 * HOUR, 2 * HOUR, delivered=True,
          extra={"schema_version": 9})
+
+    # The current harness's task directories (schema 6 and 7), beside flat bundles.
+    cur = session_dir(root, "opencode", "ses_demo_current")
+    # running, gone, exit code 3 written in place into io/exit -> failed 3 (schema kept)
+    task_dir(cur, 0x21, "ses_demo_current", "running", 5 * MIN, 5 * MIN, pid=gone, exit_marker="3")
+    # running, gone, `killed` written in place, schema 7 -> killed with exit code 137
+    task_dir(cur, 0x22, "ses_demo_current", "running", 5 * MIN, 5 * MIN, pid=gone, exit_marker="killed")
+    # running, gone, io/exit empty -> fate_unknown: "daemon restarted, process fate unknown, ..."
+    task_dir(cur, 0x23, "ses_demo_current", "running", 5 * MIN, 5 * MIN, schema=6, pid=gone)
+    # killing, gone, io/exit empty -> `killed` written into io/exit in place, killed
+    task_dir(cur, 0x24, "ses_demo_current", "killing", 5 * MIN, 5 * MIN, pid=gone)
+    # running, its process alive -> left alone (and schema 6+ has no 24 h rule)
+    if a.live_pid:
+        task_dir(cur, 0x25, "ses_demo_current", "running", 1000, 1000, pid=a.live_pid)
+    # delivered 2 h ago -> removed through a .aft-tmp-<32 hex> tombstone
+    task_dir(cur, 0x26, "ses_demo_current", "completed", 3 * HOUR, 2 * HOUR, delivered=True, exit_code=0)
+    # fate_unknown, delivered 2 h ago (schema 6) -> removed
+    task_dir(cur, 0x27, "ses_demo_current", "fate_unknown", 3 * HOUR, 2 * HOUR, schema=6, delivered=True)
+    # a directory whose record never came, 10 min old -> reported (not initialising any more)
+    stale = task_dir(cur, 0x28, "ses_demo_current", "running", 10 * MIN, 10 * MIN, record=False)
+    age(os.path.join(stale, "control"), 10 * MIN)
+    # ... and one 25 h old -> quarantined as <id>.invalid-<16 hex>
+    ancient = task_dir(cur, 0x29, "ses_demo_current", "running", 25 * HOUR, 25 * HOUR, record=False)
+    age(os.path.join(ancient, "control"), 25 * HOUR)
+    # a removal interrupted 2 min ago (a tombstone) -> finished
+    tomb = os.path.join(cur, ".aft-tmp-" + "ab" * 16)
+    os.makedirs(os.path.join(tomb, "io"), exist_ok=True)
+    member(os.path.join(tomb, "io"), "stdout", "x", 2 * MIN)
+    age(tomb, 2 * MIN)
 
     # legacy layout: a delivered bundle that leaves its session empty -> session dir removed
     legacy = session_dir(root, None, "ses_demo_legacy")

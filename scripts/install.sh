@@ -1,37 +1,207 @@
 #!/usr/bin/env bash
-# Installs taskreaper: the binary, its README, the journal catalog and the systemd units.
-#   scripts/install.sh --user            # units for `systemctl --user` (this user)
-#   scripts/install.sh --system          # template units for the system manager (root)
-#   PREFIX=/usr/local (default) decides where the binary goes; units are rewritten to match.
-# Then enable one mode (README "Installing"): the watch daemon (socket-activated or not),
-# or the sweep timer, or a crontab line.
+# Installs a built taskreaper (it never builds: run `make` or scripts/build.sh first, or
+# pass --binary). What `make install` runs.
+#
+#   scripts/install.sh [--system | --user] [--uninstall] [--binary PATH] [--no-reload]
+#
+#   --system   (default) the program, its man page, completions, docs and journal catalog,
+#              the template units taskreaper@USER (system manager) and the user units, in
+#              the system-wide unit directories (every user may `systemctl --user enable`).
+#   --user     the program and the user units for the invoking user: under sudo that is
+#              $SUDO_USER (its home from the user database, files owned by it), never
+#              root's home by surprise. Without root the program goes to ~/.local.
+#   --uninstall  removes exactly what the same options install (units stopped and
+#              disabled first when a manager is reachable).
+#   --binary PATH  install this binary instead of .build/release/taskreaper.
+#   --no-reload  do not run systemctl daemon-reload / journalctl --update-catalog.
+#
+# Environment: PREFIX (default /usr/local; ~/.local for --user without root), DESTDIR
+# (staging root for packagers: every path is put below it, nothing is reloaded), and
+# BINDIR, MANDIR, DOCDIR, BASHCOMPDIR, ZSHCOMPDIR, FISHCOMPDIR, CATALOGDIR,
+# SYSTEMUNITDIR, USERUNITDIR, GENERATORDIR to override single directories.
+# Every installed file naming a path (ExecStart=, Documentation=, the generator) is
+# rewritten for PREFIX.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-mode=${1:-}
-case "$mode" in --user|--system) ;; *) echo "usage: scripts/install.sh --user|--system" >&2; exit 2 ;; esac
-PREFIX=${PREFIX:-/usr/local}
-scripts/install-deps.sh
-export PATH=/opt/swift/usr/bin:$PATH
-swift build -c release >&2
-install -D -m 0755 .build/release/taskreaper "$PREFIX/bin/taskreaper"
-install -D -m 0644 README.md "$PREFIX/share/doc/taskreaper/README.md"
-if [ "$(id -u)" -eq 0 ]; then
-  install -D -m 0644 units/taskreaper.catalog "$PREFIX/lib/systemd/catalog/taskreaper.catalog"
-  journalctl --update-catalog || true
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+mode=--system uninstall= binary= reload=yes
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --system|--user) mode=$1 ;;
+    --uninstall) uninstall=yes ;;
+    --binary) [ $# -ge 2 ] || { usage >&2; exit 2; }; binary=$2; shift ;;
+    --binary=*) binary=${1#--binary=} ;;
+    --no-reload) reload=no ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+say() { echo "install: $*" >&2; }
+die() { say "$*"; exit 1; }
+euid=$(id -u)
+DESTDIR=${DESTDIR:-}
+
+# Whose units (--user): the invoking user. Under sudo, SUDO_USER, not root.
+owner_uid= owner_gid=
+if [ "$mode" = --user ]; then
+  if [ "$euid" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "${SUDO_USER}" != root ]; then
+    user=$SUDO_USER
+  else
+    user=$(id -un)
+    [ "$euid" -ne 0 ] || say "--user as root without sudo: the units are root's own (in root's home)"
+  fi
+  entry=$(getent passwd "$user") || die "no user database entry for $user"
+  user_home=$(echo "$entry" | cut -d: -f6)
+  owner_uid=$(echo "$entry" | cut -d: -f3)
+  owner_gid=$(echo "$entry" | cut -d: -f4)
+  [ -n "$user_home" ] || die "user $user has no home directory"
+  default_prefix=/usr/local
+  [ "$euid" -eq 0 ] || default_prefix=$user_home/.local
+else
+  default_prefix=/usr/local
+fi
+PREFIX=${PREFIX:-$default_prefix}
+PREFIX=${PREFIX%/}
+case "$PREFIX" in /*) ;; *) die "PREFIX must be an absolute path (got $PREFIX)" ;; esac
+# systemd and man-db only look in /usr and /usr/local; for another PREFIX the units go to
+# /etc and the catalog to /usr/local (journalctl reads /usr/lib/systemd/catalog and
+# /usr/local/lib/systemd/catalog only, checked on systemd 252).
+case "$PREFIX" in /usr|/usr/local) standard=yes ;; *) standard=no ;; esac
+BINDIR=${BINDIR:-$PREFIX/bin}
+MANDIR=${MANDIR:-$PREFIX/share/man}
+DOCDIR=${DOCDIR:-$PREFIX/share/doc/taskreaper}
+BASHCOMPDIR=${BASHCOMPDIR:-$PREFIX/share/bash-completion/completions}
+ZSHCOMPDIR=${ZSHCOMPDIR:-$PREFIX/share/zsh/site-functions}
+FISHCOMPDIR=${FISHCOMPDIR:-$PREFIX/share/fish/vendor_completions.d}
+if [ $standard = yes ]; then
+  CATALOGDIR=${CATALOGDIR:-$PREFIX/lib/systemd/catalog}
+  SYSTEMUNITDIR=${SYSTEMUNITDIR:-$PREFIX/lib/systemd/system}
+  USERUNITDIR_SYSTEM=$PREFIX/lib/systemd/user
+  GENERATORDIR=${GENERATORDIR:-$PREFIX/lib/systemd/system-generators}
+else
+  CATALOGDIR=${CATALOGDIR:-/usr/local/lib/systemd/catalog}
+  SYSTEMUNITDIR=${SYSTEMUNITDIR:-/etc/systemd/system}
+  USERUNITDIR_SYSTEM=/etc/systemd/user
+  GENERATORDIR=${GENERATORDIR:-/etc/systemd/system-generators}
 fi
 if [ "$mode" = --user ]; then
-  dest=${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user
-  src=units/user
-  reload=(systemctl --user daemon-reload)
+  USERUNITDIR=${USERUNITDIR:-$user_home/.config/systemd/user}
+  # The catalog and generator are system-wide: only with root.
+  [ "$euid" -eq 0 ] || CATALOGDIR=
 else
-  dest=/etc/systemd/system
-  src=units/system
-  reload=(systemctl daemon-reload)
+  USERUNITDIR=${USERUNITDIR:-$USERUNITDIR_SYSTEM}
 fi
-mkdir -p "$dest"
-for unit in "$src"/*; do
-  sed "s|/usr/local/bin/taskreaper|$PREFIX/bin/taskreaper|g" "$unit" > "$dest/$(basename "$unit")"
-  chmod 0644 "$dest/$(basename "$unit")"
+
+# What goes where: "source destination mode owned-by-user". Sources are prepared in a
+# staging directory first (units rewritten, completions generated by the binary itself).
+stage=$(mktemp -d "${TMPDIR:-/tmp}/taskreaper-install.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+chmod 0755 "$stage"
+files=()
+add() { files+=("$1|$2|$3|${4:-}"); }
+
+rewrite() {  # unit or script: every /usr/local path -> PREFIX
+  sed -e "s|/usr/local/|$PREFIX/|g" "$1" > "$2"
+  chmod 0644 "$2"
+}
+
+if [ -z "$uninstall" ]; then
+  binary=${binary:-$here/.build/release/taskreaper}
+  [ -x "$binary" ] || die "no binary at $binary: build first (make, or scripts/build.sh), or pass --binary PATH"
+  "$binary" --version >/dev/null || die "$binary does not run here"
+  cp "$binary" "$stage/taskreaper"
+  for shell in bash zsh fish; do
+    "$binary" --generate-completion-script "$shell" > "$stage/completion.$shell"
+  done
+  cp "$here/man/taskreaper.1" "$stage/taskreaper.1"
+  cp "$here/README.md" "$stage/README.md"
+  cp "$here/units/README.md" "$stage/units-README.md"
+  cp "$here/units/taskreaper.catalog" "$stage/taskreaper.catalog"
+  mkdir "$stage/user" "$stage/system"
+  for unit in "$here"/units/user/*; do rewrite "$unit" "$stage/user/$(basename "$unit")"; done
+  for unit in "$here"/units/system/*; do rewrite "$unit" "$stage/system/$(basename "$unit")"; done
+  rewrite "$here/units/taskreaper-generator" "$stage/taskreaper-generator"
+fi
+
+add "$stage/taskreaper" "$BINDIR/taskreaper" 0755
+add "$stage/taskreaper.1" "$MANDIR/man1/taskreaper.1" 0644
+add "$stage/completion.bash" "$BASHCOMPDIR/taskreaper" 0644
+add "$stage/completion.zsh" "$ZSHCOMPDIR/_taskreaper" 0644
+add "$stage/completion.fish" "$FISHCOMPDIR/taskreaper.fish" 0644
+add "$stage/README.md" "$DOCDIR/README.md" 0644
+add "$stage/units-README.md" "$DOCDIR/units-README.md" 0644
+[ -z "$CATALOGDIR" ] || add "$stage/taskreaper.catalog" "$CATALOGDIR/taskreaper.catalog" 0644
+user_units=(taskreaper.service taskreaper.socket taskreaper-sweep.service taskreaper-sweep.timer)
+system_units=(taskreaper@.service taskreaper-sweep@.service taskreaper-sweep@.timer)
+owned=; [ "$mode" = --user ] && owned=yes
+for unit in "${user_units[@]}"; do add "$stage/user/$unit" "$USERUNITDIR/$unit" 0644 "$owned"; done
+if [ "$mode" = --system ]; then
+  for unit in "${system_units[@]}"; do add "$stage/system/$unit" "$SYSTEMUNITDIR/$unit" 0644; done
+  add "$stage/taskreaper-generator" "$GENERATORDIR/taskreaper-generator" 0755
+fi
+
+# As the user who owns the destination (--user under sudo), so that directories created
+# on the way (~/.config/systemd/user) are the user's, not root's.
+as_owner() {
+  if [ "$1" = yes ] && [ "$euid" -eq 0 ] && [ "$owner_uid" != 0 ]; then
+    shift; setpriv --reuid="$owner_uid" --regid="$owner_gid" --init-groups "$@"
+  else
+    shift; "$@"
+  fi
+}
+
+live() { [ -z "$DESTDIR" ] && [ "$reload" = yes ]; }
+user_systemctl() {  # the target user's manager, if one runs
+  local runtime=/run/user/$owner_uid
+  [ -S "$runtime/systemd/private" ] || return 1
+  as_owner yes env XDG_RUNTIME_DIR="$runtime" systemctl --user "$@"
+}
+system_manager() { [ -d /run/systemd/system ] && [ "$euid" -eq 0 ]; }
+
+reload_managers() {
+  live || return 0
+  if [ "$mode" = --user ]; then
+    user_systemctl daemon-reload 2>/dev/null || say "no user manager of $user reachable: run 'systemctl --user daemon-reload' as $user"
+  elif system_manager; then
+    systemctl daemon-reload || say "systemctl daemon-reload failed"
+  else
+    say "no systemd manager here: run 'systemctl daemon-reload' where one runs"
+  fi
+  if [ -n "$CATALOGDIR" ] && [ "$euid" -eq 0 ]; then journalctl --update-catalog || say "journalctl --update-catalog failed"; fi
+}
+
+if [ -n "$uninstall" ]; then
+  if live; then
+    if [ "$mode" = --user ]; then
+      user_systemctl disable --now "${user_units[@]}" 2>/dev/null || true
+    elif system_manager; then
+      instances=$(find /etc/systemd/system -name 'taskreaper*@*.*' -type l -printf '%f\n' 2>/dev/null | sort -u)
+      [ -z "$instances" ] || systemctl disable --now $instances || true
+      systemctl stop 'taskreaper@*.service' 'taskreaper-sweep@*.timer' 'taskreaper-sweep@*.service' 2>/dev/null || true
+      systemctl --global disable "${user_units[@]}" 2>/dev/null || true
+    fi
+  fi
+  removed=0
+  for entry in "${files[@]}"; do
+    IFS='|' read -r _ dest _ owned <<< "$entry"
+    if [ -e "$DESTDIR$dest" ] || [ -L "$DESTDIR$dest" ]; then
+      rm -f "$DESTDIR$dest"; removed=$((removed + 1))
+    fi
+  done
+  rmdir "$DESTDIR$DOCDIR" 2>/dev/null || true
+  reload_managers
+  say "removed $removed files"
+  exit 0
+fi
+
+for entry in "${files[@]}"; do
+  IFS='|' read -r src dest mode_bits owned <<< "$entry"
+  as_owner "$owned" install -D -m "$mode_bits" "$src" "$DESTDIR$dest"
 done
-"${reload[@]}" 2>/dev/null || echo "install: could not run ${reload[*]} (no systemd manager here?); run it yourself" >&2
-echo "installed $PREFIX/bin/taskreaper and $(ls "$src" | wc -l) units in $dest" >&2
+reload_managers
+say "installed ${#files[@]} files: $BINDIR/taskreaper, units in $USERUNITDIR$([ "$mode" = --system ] && echo " and $SYSTEMUNITDIR")${DESTDIR:+ (below $DESTDIR)}"
+case ":$PATH:" in *":$BINDIR:"*) ;; *) say "note: $BINDIR is not on PATH" ;; esac
+[ -n "$CATALOGDIR" ] || say "note: the journal catalog (journalctl -x) needs a system install: sudo scripts/install.sh"

@@ -31,6 +31,7 @@ int taskreaper_status(int dirfd, const char *path, int flags, struct taskreaper_
         // The same number stat's st_dev gives, so identities compare across both paths.
         out->device = makedev(sx.stx_dev_major, sx.stx_dev_minor);
         out->inode = sx.stx_ino;
+        out->links = sx.stx_nlink;
         out->mtime_sec = sx.stx_mtime.tv_sec;
         out->mtime_nsec = sx.stx_mtime.tv_nsec;
         out->ctime_sec = sx.stx_ctime.tv_sec;
@@ -49,6 +50,7 @@ int taskreaper_status(int dirfd, const char *path, int flags, struct taskreaper_
     out->size = (long long)st.st_size;
     out->device = st.st_dev;
     out->inode = st.st_ino;
+    out->links = st.st_nlink;
     out->mtime_sec = st.st_mtim.tv_sec;
     out->mtime_nsec = st.st_mtim.tv_nsec;
     out->ctime_sec = st.st_ctim.tv_sec;

@@ -1,31 +1,49 @@
 import TaskReaperCore
 import TaskReaperSystem
 
-/// Observe, decide, act for one bundle that has a `<id>.json` (CONTRACT §3–5). Paths come
-/// from the file name (`taskID`), never from the JSON's own task_id.
+/// Observe, decide, act for one task, flat (`<id>.json` and members, CONTRACT §2–5) or a task
+/// directory (`<id>/control/metadata.json`, §7). Paths come from the listing (`taskID`),
+/// never from the record's own task_id.
 struct BundleReconciler {
+    /// What the listing found under `taskID`.
+    enum Layout {
+        case flat(members: [String])
+        case directory
+    }
+
     let tree: Tree
     let session: DirectoryHandle
     let sessionName: String
     let taskID: String
-    /// The bundle's other files, as listed.
-    let members: [String]
+    let layout: Layout
     let context: ReconcileContext
 
     struct Outcome {
-        /// Directory entries this bundle no longer occupies (for "session left empty").
+        /// Directory entries this task no longer occupies (for "session left empty").
         var removedEntries = 0
         var nextDue: Millis?
         /// A task left running because its process is alive: `watch` waits on its pidfd.
         var liveProcess: LiveProcess?
+        /// A task directory's `control/` and `io/` to watch (`watch` only): the record
+        /// replaced by the harness, the marker written in place. Nothing for a flat bundle
+        /// (its session directory's watch sees both), nor for a task nothing can change.
+        var watchDirectories: [DirectoryHandle] = []
+        /// A removal done (or, in a dry run, due), not reported yet: the session reports its
+        /// removals together (`RemovalReports`).
+        var removal: ActionReport?
     }
 
-    /// How often the JSON may change under us before we leave the bundle to the next pass.
+    /// How often the record may change under us before we leave the task to the next pass.
     static let attempts = 3
 
-    var jsonName: String { taskID + ".json" }
-    var markerName: String { taskID + ".exit" }
-    var jsonPath: String { session.childPath(jsonName) }
+    /// What reports point at before the record was found: the JSON, or the task directory.
+    var entryPath: String {
+        switch layout {
+        case .flat: return session.childPath(taskID + ".json")
+        case .directory: return session.childPath(taskID)
+        }
+    }
+
     var location: Location { tree.location(session: sessionName, taskID: taskID) }
 
     func reconcile() -> Outcome {
@@ -37,38 +55,41 @@ struct BundleReconciler {
                 return Outcome(nextDue: context.retryAfterFailure())
             }
         }
-        var event = ActionReport(.error, path: jsonPath, location: location,
+        var event = ActionReport(.error, path: entryPath, location: location,
                                  message: "Task \(taskID) changed under us \(Self.attempts) times in a row; left for the next pass")
         event.details = [("error", .string("concurrent writer"))]
         context.reporter.report(event)
         return Outcome()
     }
 
-    /// One observe/decide/act round; nil when another writer changed the bundle and the
+    /// One observe/decide/act round; nil when another writer changed the task and the
     /// decision must start over from what is on disk now.
     private func attempt() throws(SystemError) -> Outcome? {
         let task: ObservedTask
         switch try observe() {
         case .absent: return Outcome()
         case .corrupt(let problem, let modified): return corrupt(problem, modified: modified)
+        case .incomplete(let problem, let since, let markerWritten, let watch):
+            return incomplete(problem, since: since, markerWritten: markerWritten, watch: watch)
         case .unsupported(let error):
-            context.reporter.report(ActionReport(.skipUnsupportedSchema, path: jsonPath, location: location,
+            context.reporter.report(ActionReport(.skipUnsupportedSchema, path: entryPath, location: location,
                                                  message: "Leaving task \(taskID) alone: \(error)"))
             return Outcome()
         case .task(let observed): task = observed
         }
-        if let kind = task.irregularMarker { irregularMarker(kind, sessionID: task.observation.document.sessionID) }
+        if ControlTemps.settle(task.files, location: location, context: context) { return nil }
+        if let kind = task.irregularMarker { irregularMarker(kind, task) }
         let document = task.observation.document
         switch Decide.task(task.observation, policy: context.policy) {
         case .leave(let recheckAt):
             var outcome = Outcome(nextDue: recheckAt)
-            // A terminal JSON whose row still says running: the harness would undo us (§6).
+            // A terminal record whose row still says running: the harness would undo us (§6).
             if document.status.isTerminal, let mirror = tree.mirror {
                 switch Housekeeping.rowSync(jsonModified: task.recordStatus.modified, now: task.observation.now, policy: context.policy) {
                 case .settlingUntil(let settled): outcome.nextDue = earliest(recheckAt, settled)
                 case .now:
                     if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
-                                                                       jsonPath: jsonPath, context: context) {
+                                                                       jsonPath: task.files.recordPath, context: context) {
                         outcome.nextDue = earliest(recheckAt, until)
                     }
                 }
@@ -80,127 +101,87 @@ struct BundleReconciler {
                 outcome.liveProcess = LiveProcess(pid: pid, taskStartedAt: min(document.startedAt, task.observation.now),
                                                   pgid: document.pgid)
             }
+            if task.files.isDirectory {
+                // Not terminal: the record and the marker may change. Terminal but not yet
+                // delivered: the record's delivery flag will (and starts the retention).
+                if !document.status.isTerminal {
+                    outcome.watchDirectories = [task.files.recordDirectory, task.files.markerDirectory]
+                } else if !document.completionDelivered {
+                    outcome.watchDirectories = [task.files.recordDirectory]
+                }
+            }
             return outcome
         case .finalize(let finalization):
-            return try finalize(finalization, task, now: task.observation.now)
+            return try TaskFinalizer(reconciler: self, task: task).finalize(finalization, now: task.observation.now)
         case .enforceTimeout(let finalization):
-            let enforcement = TimeoutEnforcement(context: context, location: location, jsonPath: jsonPath, taskID: taskID)
+            let enforcement = TimeoutEnforcement(context: context, location: location, jsonPath: task.files.recordPath, taskID: taskID)
             guard enforcement.terminate(document, fileOwner: task.recordStatus.owner) else { return Outcome() }
-            return try finalize(finalization, task, now: context.clock())
+            return try TaskFinalizer(reconciler: self, task: task).finalize(finalization, now: context.clock())
         case .removeBundle(let reason):
-            return removeBundle(reason, document: document)
+            return TaskRemover(reconciler: self, task: task).remove(reason)
         }
-    }
-
-    // MARK: Finalize
-
-    private func finalize(_ f: Finalization, _ task: ObservedTask, now: Millis) throws(SystemError) -> Outcome? {
-        let (document, original, jsonStatus) = (task.observation.document, task.record, task.recordStatus)
-        // The seed's write_kill_marker_if_absent: any existing `.exit`, even unreadable, counts.
-        if f.writeKilledMarker, !task.markerFileExists {
-            if !context.dryRun {
-                let result = try session.writeAtomically(markerName, bytes: Array("killed".utf8), tag: taskID,
-                                                         like: jsonStatus, exclusive: true)
-                // A marker appeared since we looked: it may say something else. Start over.
-                if result == .targetExists { return nil }
-            }
-            var event = ActionReport(.writeKillMarker, path: session.childPath(markerName), location: location,
-                                     message: "\(context.verb("Wrote", "write")) a killed exit marker for task \(taskID)")
-            event.sessionID = document.sessionID
-            context.reporter.report(event)
-        }
-
-        let updated = document.markedTerminal(f.to, exitCode: f.exitCode, reason: f.reason, now: now)
-        if !context.dryRun {
-            // CONTRACT §3: only over the very file we decided from. A writer's newer version
-            // wins, is never lost (issue 11.2: CheckedReplace), and we decide again from it.
-            let result = try session.replace(jsonName, with: updated.encoded(), ifStill: .init(status: jsonStatus, bytes: original),
-                                             temps: .seed(for: jsonName, tag: taskID))
-            if result != .replaced { return nil }
-        }
-        // The row follows the JSON (CONTRACT §6); a deferred one is repaired on the next look.
-        let row = tree.mirror?.finalized(updated, taskID: taskID, harness: tree.harness, context: context) ?? .noDatabase
-        var event = ActionReport(.finalize, path: jsonPath, location: location,
-                                 message: "\(context.verb("Finalized", "finalize")) task \(taskID): \(f.from.rawValue) -> \(f.to.rawValue)"
-                                     + (f.exitCode.map { " (exit code \($0))" } ?? "") + (f.reason.map { ": \($0)" } ?? "")
-                                     + rowSentence(row, done: "updated", wouldDo: "update"))
-        event.sessionID = document.sessionID
-        event.from = f.from
-        event.to = f.to
-        event.exitCode = f.exitCode
-        event.reason = f.reason
-        if let field = row.field(dryRun: context.dryRun, change: "update") { event.details.append(("db_row", .string(field))) }
-        context.reporter.report(event)
-        if case .deferred(let until) = row { return Outcome(nextDue: until) }
-        return Outcome()
     }
 
     /// "; updated its row in /r/aft.db", for the sentence of an event that changed a row.
-    private func rowSentence(_ row: TaskMirror.RowResult, done: String, wouldDo: String) -> String {
+    func rowSentence(_ row: TaskMirror.RowResult, done: String, wouldDo: String) -> String {
         guard row == .changed, let mirror = tree.mirror else { return "" }
         return "; \(context.dryRun ? "would " + wouldDo : done) its row in \(mirror.path)"
     }
 
-    // MARK: Remove
-
-    private func removeBundle(_ reason: RemovalReason, document: TaskDocument) -> Outcome {
-        let files = members.count + 1
-        // The row goes first: a row left behind by files already gone could never be found
-        // again, while files left behind by a deleted row are removed by the next pass.
-        let row = tree.mirror?.removing(document, taskID: taskID, harness: tree.harness, context: context) ?? .noDatabase
-        if case .deferred(let until) = row { return Outcome(nextDue: until) }
-        var event = ActionReport(.removeBundle, path: jsonPath, location: location,
-                                 message: "\(context.verb("Removed", "remove")) \(reason.rawValue) bundle of task \(taskID) (\(files) file\(files == 1 ? "" : "s"))"
-                                     + rowSentence(row, done: "deleted", wouldDo: "delete"))
-        event.sessionID = document.sessionID
-        event.reason = reason.rawValue
-        event.details = [("files", .integer(files))]
-        if let field = row.field(dryRun: context.dryRun, change: "delete") { event.details.append(("db_row", .string(field))) }
-        if !context.dryRun {
-            // Members first, the JSON last: a crash in between leaves a JSON that still
-            // says "remove me", so the next pass finishes the job.
-            for name in members.sorted() + [jsonName] {
-                do { try session.unlink(name) } catch {
-                    context.reporter.failed(error, at: location, doing: "remove the bundle of task \(taskID)")
-                    return Outcome(nextDue: context.retryAfterFailure())
-                }
-            }
-        }
-        context.reporter.report(event)
-        return Outcome(removedEntries: files)
-    }
-
     // MARK: Corrupt
 
-    /// A FIFO, socket, directory, device or link named `<id>.exit`: no marker, whatever it is
-    /// (a socket used to fail the whole task on every pass, the others went unsaid), said
-    /// once per look at the task. It still counts as "a marker exists" for the kill path.
-    private func irregularMarker(_ kind: FileStatus.Kind, sessionID: String) {
+    /// A FIFO, socket, directory, device or link where the marker goes, or a file too big to
+    /// be one: no marker, whatever it is (a socket used to fail the whole task on every pass, the others went unsaid),
+    /// said once per look at the task. It still counts as "a marker exists" for the kill path.
+    private func irregularMarker(_ kind: FileStatus.Kind, _ task: ObservedTask) {
         let what: String
         switch kind {
         case .directory: what = "is a directory"
         case .symlink: what = "is a symbolic link (never followed)"
-        case .regular, .other: what = "is not a regular file (a FIFO, socket or device)"
+        case .regular: what = "is larger than \(ReadLimits.marker) bytes"
+        case .other: what = "is not a regular file (a FIFO, socket or device)"
         }
-        let path = session.childPath(markerName)
+        let path = task.files.markerPath
         var event = ActionReport(.reportCorrupt, path: path, location: location, message: "Exit marker \(path) \(what): read as no marker")
-        event.sessionID = sessionID
+        event.sessionID = task.observation.document.sessionID
         event.details = [("error", .string(what))]
         context.reporter.report(event)
     }
 
+    /// A record we cannot use: reported while young, quarantined once old (CONTRACT §5, §7).
     private func corrupt(_ problem: String, modified: Millis) -> Outcome {
         let now = context.clock()
         switch Decide.corrupt(modified: modified, now: now, policy: context.policy) {
         case .leave(let recheckAt):
-            var event = ActionReport(.reportCorrupt, path: jsonPath, location: location,
-                                     message: "Task JSON \(jsonPath) \(problem.hasPrefix("is") ? problem : "is unreadable: " + problem); quarantined once \(DurationText.format(context.policy.corruptQuarantineAge)) old")
+            let what: String
+            switch layout {
+            case .flat: what = "Task JSON \(entryPath)"
+            case .directory: what = "Task directory \(entryPath)"
+            }
+            var event = ActionReport(.reportCorrupt, path: entryPath, location: location,
+                                     message: "\(what) \(problem.hasPrefix("is") || problem.hasPrefix("has") || problem.hasPrefix("names") ? problem : "is unreadable: " + problem); quarantined once \(DurationText.format(context.policy.corruptQuarantineAge)) old")
             event.details = [("error", .string(problem))]
             context.reporter.report(event)
             return Outcome(nextDue: recheckAt)
         case .quarantine, .remove:
-            return Quarantine(tree: tree, session: session, sessionName: sessionName, context: context)
-                .move(taskID: taskID, names: members.sorted() + [jsonName], problem: problem, now: now)
+            let quarantine = Quarantine(tree: tree, session: session, sessionName: sessionName, context: context)
+            switch layout {
+            case .flat(let members):
+                return quarantine.move(taskID: taskID, names: members.sorted() + [taskID + ".json"], problem: problem, now: now)
+            case .directory:
+                return quarantine.moveTaskDirectory(taskID, problem: problem)
+            }
         }
+    }
+
+    /// A task directory without its control/, io/ or record (CONTRACT §7.1): initialising
+    /// while young (5 min, unless its marker is already written), then reported, and
+    /// quarantined once as old as a corrupt record would be.
+    private func incomplete(_ problem: String, since: Millis, markerWritten: Bool, watch: [DirectoryHandle]) -> Outcome {
+        if !markerWritten, case .leave(let recheckAt) = Decide.initialising(since: since, now: context.clock(), policy: context.policy) {
+            // `watch` sees the rest appear (inside the task directory, not the session's).
+            return Outcome(nextDue: recheckAt, watchDirectories: watch)
+        }
+        return corrupt(problem, modified: since)
     }
 }

@@ -40,4 +40,31 @@ struct Quarantine {
         context.reporter.report(event)
         return BundleReconciler.Outcome(removedEntries: names.count)
     }
+
+    /// A task directory that is not valid (CONTRACT §7.1), moved whole in one rename, named as
+    /// the harness names its quarantine (`<id>.invalid-<16 hex>`, docs/formats.md §6).
+    func moveTaskDirectory(_ taskID: String, problem: String) -> BundleReconciler.Outcome {
+        let location = tree.location(session: sessionName, taskID: taskID)
+        let path = session.childPath(taskID)
+        let destinationPath = tree.parent.childPath(Tree.quarantineName + "/" + sessionName)
+        var event = ActionReport(.quarantine, path: path, location: location,
+                                 message: "\(context.verb("Quarantined", "quarantine")) task directory \(path) to \(destinationPath): it \(problem)")
+        event.details = [("destination", .string(destinationPath)), ("files", .integer(1)), ("error", .string(problem))]
+        if !context.dryRun {
+            do throws(SystemError) {
+                let owner = try? tree.directory.status()
+                let quarantine = try tree.parent.makeDirectory(Tree.quarantineName, mode: 0o700, ownedLike: owner)
+                let destination = try quarantine.makeDirectory(sessionName, mode: 0o700, ownedLike: owner)
+                let name = taskID + ".invalid-" + (try HarnessTempName.randomHex(bytes: 8))
+                try session.rename(taskID, to: name, in: destination)
+                event.details[0] = ("destination", .string(destination.childPath(name)))
+            } catch {
+                if error.code == .noSuchFileOrDirectory { return BundleReconciler.Outcome() }
+                context.reporter.failed(error, at: location, doing: "quarantine task directory \(taskID)")
+                return BundleReconciler.Outcome()
+            }
+        }
+        context.reporter.report(event)
+        return BundleReconciler.Outcome(removedEntries: 1)
+    }
 }

@@ -1,4 +1,5 @@
 import TaskReaperCore
+import TaskReaperSystem
 
 /// What reconciling a session asks of a watcher.
 public struct SessionOutcome: Sendable {
@@ -8,6 +9,13 @@ public struct SessionOutcome: Sendable {
     public var nextDue: Millis?
     /// Tasks left alone because their process is alive.
     public var liveProcesses: [LiveProcess] = []
+    /// Task directories' `control/` and `io/` that `watch` should watch for this session:
+    /// the harness replaces a record inside `control/` and the wrapper writes its marker
+    /// in place inside `io/`, neither of which the session directory's watch sees.
+    public var watchDirectories: [DirectoryHandle] = []
+    /// The directory is empty and due for removal, unless a process holds it open: decided
+    /// for all of a pass's sessions at once (`SessionDirectoryRemoval`).
+    public var removal: SessionRemoval?
 }
 
 /// A task's wrapper process, with the task's started_at to tell a reused pid.

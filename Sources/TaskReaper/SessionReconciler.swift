@@ -41,7 +41,7 @@ public struct SessionReconciler: Sendable {
             }
             return SessionOutcome(exists: false)
         }
-        if entries.isEmpty { return SessionOutcome(nextDue: emptySession(session)) }
+        if entries.isEmpty { return emptySession(session) }
 
         let sorted = SessionEntries(entries) { entryName in
             switch (try? session.status(entryName))??.kind {
@@ -54,24 +54,38 @@ public struct SessionReconciler: Sendable {
         var removed = 0
         var nextDue: Millis?
         var live: [LiveProcess] = []
+        var watchDirectories: [DirectoryHandle] = []
         let ordered = sorted.bundles.sorted(by: { $0.key < $1.key })
-        let withJSON = ordered.filter { $0.value.hasJSON }
-        // Bundles of one session in parallel when asked (watch): finalizations fsync, and
+        for entry in sorted.undecodable { Tree.reportBadName(entry, in: session, location: location, context: context) }
+        // One id in both layouts is corrupt input (CONTRACT §7.1): reported, neither touched.
+        let dual = sorted.dualLayouts
+        for taskID in dual.sorted() { reportDualLayout(taskID, in: session) }
+        let tasks = sorted.tasks
+        // Tasks of one session in parallel when asked (watch): finalizations fsync, and
         // concurrent fsyncs share one journal commit instead of queueing behind each other.
-        let outcomes = Mutex([BundleReconciler.Outcome](repeating: .init(), count: withJSON.count))
+        let outcomes = Mutex([BundleReconciler.Outcome](repeating: .init(), count: tasks.count))
         let (tree, name, context) = (self.tree, self.name, self.context)
-        forEachConcurrently(withJSON.count, workers: withJSON.count > 1 ? bundleWorkers : 1) { index in
-            let (taskID, bundle) = withJSON[index]
+        forEachConcurrently(tasks.count, workers: tasks.count > 1 ? bundleWorkers : 1) { index in
+            let (taskID, layout) = tasks[index]
             let outcome = BundleReconciler(tree: tree, session: session, sessionName: name, taskID: taskID,
-                                           members: bundle.members, context: context).reconcile()
+                                           layout: layout, context: context).reconcile()
             outcomes.withLock { $0[index] = outcome }
         }
+        var removals: [ActionReport] = []
         for outcome in outcomes.withLock({ $0 }) {
             removed += outcome.removedEntries
             nextDue = earliest(nextDue, outcome.nextDue)
             if let process = outcome.liveProcess { live.append(process) }
+            watchDirectories += outcome.watchDirectories
+            if let removal = outcome.removal { removals.append(removal) }
         }
-        let bundles = withJSON.count
+        RemovalReports.report(removals, session: session, location: location, context: context)
+        for tombstone in sorted.tombstones {
+            let outcome = finishTombstone(tombstone, in: session)
+            if outcome.removed { removed += 1 }
+            nextDue = earliest(nextDue, outcome.nextDue)
+        }
+        let bundles = tasks.count
         for (taskID, bundle) in ordered where !bundle.hasJSON {
             for member in bundle.members.sorted() {
                 let outcome = stray(member, in: session, taskID: taskID, kind: .removeOrphanFile) { status, now in
@@ -91,54 +105,78 @@ public struct SessionReconciler: Sendable {
             nextDue = earliest(nextDue, outcome.nextDue)
         }
         context.reporter.counted(bundles: bundles, sessions: 1, nextDue: nextDue)
+        var outcome = SessionOutcome(nextDue: nextDue, liveProcesses: live, watchDirectories: watchDirectories)
         if Housekeeping.sessionLeftEmpty(removedEntries: removed, entriesAtStart: sorted.total) {
-            // In a dry run the directory stays: a watcher keeps watching it.
-            let gone = removeSessionDirectory(why: "left empty") && !context.dryRun
-            // Not removed (failed, or refilled meanwhile): look again (Policy.failureRetry).
-            let retry = gone || context.dryRun ? nextDue : earliest(nextDue, context.retryAfterFailure())
-            return SessionOutcome(exists: !gone, nextDue: gone ? nil : retry)
+            outcome.removal = removal(of: session, why: "left empty")
         }
-        return SessionOutcome(nextDue: nextDue, liveProcesses: live)
+        return outcome
     }
 
-    private func emptySession(_ session: DirectoryHandle) -> Millis? {
+    private func reportDualLayout(_ taskID: String, in session: DirectoryHandle) {
+        let path = session.childPath(taskID)
+        var event = ActionReport(.reportCorrupt, path: path, location: tree.location(session: name, taskID: taskID),
+                                 message: "Task \(taskID) is both a task directory and a flat \(taskID).json: corrupt input, neither is touched (the harness quarantines both)")
+        event.details = [("error", .string("duplicate flat and directory layouts"))]
+        context.reporter.report(event)
+    }
+
+    /// A `.aft-tmp-*` directory: a removal (ours or the harness's) that stopped half-way
+    /// (CONTRACT §7.6). Finished once a minute old, so a removal in progress is not raced.
+    private func finishTombstone(_ tombstone: String, in session: DirectoryHandle) -> (removed: Bool, nextDue: Millis?) {
+        let location = tree.location(session: name)
+        let path = session.childPath(tombstone)
+        do {
+            guard let status = try session.status(tombstone) else { return (true, nil) }
+            switch Decide.tombstone(modified: status.modified, now: context.clock(), policy: context.policy) {
+            case .leave(let recheckAt): return (false, recheckAt)
+            case .remove, .quarantine:
+                var files = 0
+                if !context.dryRun {
+                    switch try session.finishTombstone(tombstone) {
+                    case .finished(let count): files = count
+                    case .absent: return (true, nil)
+                    case .notADirectory: return (false, nil)
+                    }
+                }
+                var event = ActionReport(.removeStrayTemp, path: path, location: location,
+                                         message: "\(context.verb("Finished", "finish")) removing \(path) (a task directory whose removal was interrupted)")
+                event.reason = "interrupted removal"
+                if !context.dryRun { event.details = [("files", .integer(files))] }
+                context.reporter.report(event)
+                return (true, nil)
+            }
+        } catch {
+            context.reporter.failed(error, at: location, doing: "finish removing \(path)")
+            return (false, nil)
+        }
+    }
+
+    private func emptySession(_ session: DirectoryHandle) -> SessionOutcome {
         context.reporter.counted(sessions: 1)
         let modified: Millis
         do { modified = try session.status().modified } catch {
             context.reporter.failed(error, at: tree.location(session: name), doing: "stat session directory")
-            return nil
+            return SessionOutcome()
         }
         switch Decide.emptySession(modified: modified, now: context.clock(), policy: context.policy) {
-        case .leave(let recheckAt): return recheckAt
+        case .leave(let recheckAt): return SessionOutcome(nextDue: recheckAt)
         case .remove, .quarantine:
-            let gone = removeSessionDirectory(why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
-            return gone ? nil : context.retryAfterFailure()
+            var outcome = SessionOutcome()
+            outcome.removal = removal(of: session, why: "empty for \(DurationText.format(context.policy.emptySessionAge)) or more")
+            return outcome
         }
     }
 
-    /// True when the directory is gone (or, in a dry run, would be).
-    @discardableResult
-    private func removeSessionDirectory(why: String) -> Bool {
-        let path = tree.directory.childPath(name)
-        let location = tree.location(session: name)
-        if !context.dryRun {
-            do {
-                // ENOTEMPTY/ENOENT: the harness wrote or removed meanwhile; both are fine.
-                switch try tree.directory.removeDirectory(name) {
-                case .removed: break
-                case .absent: return true
-                case .notEmpty: return false
-                }
-            } catch {
-                context.reporter.failed(error, at: location, doing: "remove session directory")
-                return false
-            }
+    /// The directory, as this pass holds it, for `SessionDirectoryRemoval` (which removes
+    /// the pass's empty sessions together, after one look at who holds them open).
+    private func removal(of session: DirectoryHandle, why: String) -> SessionRemoval? {
+        do {
+            let status = try session.status()
+            return SessionRemoval(tree: tree, name: name, identity: FileIdentity(status), owner: status.owner, why: why)
+        } catch {
+            context.reporter.failed(error, at: tree.location(session: name), doing: "stat session directory")
+            return nil
         }
-        var event = ActionReport(.removeSessionDir, path: path, location: location,
-                                 message: "\(context.verb("Removed", "remove")) session directory \(path) (\(why))")
-        event.reason = why
-        context.reporter.report(event)
-        return true
     }
 
     /// A stray file: decide from its own mtime, remove it when due.

@@ -1,3 +1,4 @@
+import Synchronization
 import TaskReaperCore
 import TaskReaperSystem
 
@@ -52,9 +53,12 @@ public struct Sweeper: Sendable {
         }
         let work = sessions
         let context = self.context
+        let removals = Mutex([SessionRemoval]())
         forEachConcurrently(work.count, workers: workers) { index in
-            SessionReconciler(tree: work[index].0, name: work[index].1, context: context).reconcile()
+            let outcome = SessionReconciler(tree: work[index].0, name: work[index].1, context: context).reconcile()
+            if let removal = outcome.removal { removals.withLock { $0.append(removal) } }
         }
+        SessionDirectoryRemoval.removeEmpty(removals.withLock { $0 }, context: context)
         let summary = context.reporter.summarize(roots: roots,
                                                  durationMs: age(of: started, at: context.clock()))
         withExtendedLifetime(held) {}

@@ -47,7 +47,19 @@ public struct Tree: Sendable {
             return []
         }
         return entries
-            .filter { isHarnessName($0.name) && ($0.kind == .directory || $0.kind == .unknown) }
+            .filter { entry in
+                guard entry.isValidUTF8 else {
+                    reportBadName(entry, in: root, location: Location(root: rootPath, harness: nil), context: context)
+                    return false
+                }
+                guard isHarnessName(entry.name) else { return false }
+                if entry.kind == .symlink {
+                    // Where a harness directory could be: said, never followed (issue 11.7).
+                    reportSymlink(root.childPath(entry.name), location: Location(root: rootPath, harness: entry.name), context: context)
+                    return false
+                }
+                return entry.kind == .directory || entry.kind == .unknown
+            }
             .sorted { $0.name < $1.name }
             .compactMap { entry in (try? root.openDirectory(entry.name)).map { (entry.name, $0) } }
     }
@@ -79,12 +91,28 @@ public struct Tree: Sendable {
     func sessionNames(context: ReconcileContext) -> [String] {
         do {
             return try directory.entries()
-                .filter { $0.kind == .directory || $0.kind == .unknown || $0.kind == .symlink }
+                .filter { entry in
+                    guard entry.isValidUTF8 else {
+                        Self.reportBadName(entry, in: directory, location: location(), context: context)
+                        return false
+                    }
+                    return entry.kind == .directory || entry.kind == .unknown || entry.kind == .symlink
+                }
                 .map(\.name)
         } catch {
             context.reporter.failed(error, at: location(), doing: "list the bash-tasks tree")
             return []
         }
+    }
+
+    /// Names are bytes to the kernel: one that is not UTF-8 cannot be carried as our String
+    /// without aliasing others, so it is named escaped and left alone.
+    static func reportBadName(_ entry: DirectoryEntry, in directory: DirectoryHandle, location: Location, context: ReconcileContext) {
+        let path = directory.childPath(entry.name)
+        var event = ActionReport(.skipBadName, path: path, location: location,
+                                 message: "Not touching \(path): its name is not valid UTF-8 (shown escaped)")
+        event.details = [("name", .string(entry.name))]
+        context.reporter.report(event)
     }
 
     static func reportSymlink(_ path: String, location: Location, context: ReconcileContext) {

@@ -38,19 +38,19 @@ public enum Decide {
         switch task.status {
         case .starting:
             let noPid = task.childPID == nil && task.pgid == nil
-            if jsonAge >= policy.spawnGrace {
+            if policy.spawnGrace.isReached(byAge: jsonAge) {
                 if noPid || o.liveness == .gone {
                     return .finalize(Finalization(from: .starting, to: .failed, exitCode: nil, reason: "spawn aborted"))
                 }
                 return .leave(recheckAt: nil)
             }
-            return .leave(recheckAt: o.jsonModified.adding(policy.spawnGrace))
+            return .leave(recheckAt: policy.spawnGrace.deadline(from: o.jsonModified))
 
         case .running, .killing:
             if let marker = o.marker {
                 let markerAge = age(of: o.markerModified ?? o.now, at: o.now)
-                guard markerAge >= policy.finalizeGrace else {
-                    return .leave(recheckAt: (o.markerModified ?? o.now).adding(policy.finalizeGrace))
+                guard policy.finalizeGrace.isReached(byAge: markerAge) else {
+                    return .leave(recheckAt: policy.finalizeGrace.deadline(from: o.markerModified ?? o.now))
                 }
                 let (status, exitCode) = marker.outcome(schemaVersion: task.schemaVersion)
                 let reason = task.status == .killing ? "recovered from inconsistent killing state" : nil
@@ -85,13 +85,13 @@ public enum Decide {
         let runtime = age(of: task.startedAt, at: o.now)
         var deadlines: [Millis] = []
         // The current harness enforces timeout_ms itself and dropped the 24 h rule (§7.4).
-        if policy.staleAfter > 0, !task.followsCurrentRules {
-            if runtime >= policy.staleAfter {
+        if case .after(let staleAfter) = policy.staleAfter, !task.followsCurrentRules {
+            if runtime >= staleAfter {
                 return .finalize(Finalization(from: .running, to: .killed, exitCode: nil,
-                                              reason: "orphaned (>\(DurationText.format(policy.staleAfter)))",
+                                              reason: "orphaned (>\(DurationText.format(staleAfter)))",
                                               writeKilledMarker: true))
             }
-            deadlines.append(task.startedAt.adding(policy.staleAfter))
+            deadlines.append(task.startedAt.adding(staleAfter))
         }
         if policy.enforceTimeouts, let timeout = task.timeoutMs {
             if runtime >= timeout {
@@ -106,12 +106,11 @@ public enum Decide {
     private static func terminal(_ o: TaskObservation, policy: Policy) -> Verdict {
         let jsonAge = age(of: o.jsonModified, at: o.now)
         if o.document.completionDelivered {
-            if jsonAge >= policy.retention { return .removeBundle(.delivered) }
-            return .leave(recheckAt: o.jsonModified.adding(policy.retention))
+            if policy.retention.isReached(byAge: jsonAge) { return .removeBundle(.delivered) }
+            return .leave(recheckAt: policy.retention.deadline(from: o.jsonModified))
         }
-        guard policy.abandonedAfter > 0 else { return .leave(recheckAt: nil) }
-        if jsonAge >= policy.abandonedAfter { return .removeBundle(.abandoned) }
-        return .leave(recheckAt: o.jsonModified.adding(policy.abandonedAfter))
+        if policy.abandonedAfter.isReached(byAge: jsonAge) { return .removeBundle(.abandoned) }
+        return .leave(recheckAt: policy.abandonedAfter.deadline(from: o.jsonModified))
     }
 
     /// The harness's own words for a running task whose process is gone without a marker
@@ -124,6 +123,19 @@ public enum Decide {
     public static func corrupt(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
         age(of: modified, at: now) >= policy.corruptQuarantineAge
             ? .quarantine : .leave(recheckAt: modified.adding(policy.corruptQuarantineAge))
+    }
+
+    /// A task directory without its control/, io/ or record: left while the harness may
+    /// still be creating it; after that it is corrupt input (`.quarantine` stands for "no
+    /// longer initialising": the corrupt rule then decides between report and quarantine).
+    public static func initialising(since: Millis, now: Millis, policy: Policy) -> StrayVerdict {
+        age(of: since, at: now) >= policy.initialisingGrace ? .quarantine : .leave(recheckAt: since.adding(policy.initialisingGrace))
+    }
+
+    /// A harness tombstone (`.aft-tmp-*` directory): a removal that stopped half-way is
+    /// finished once it is old enough that nobody is still working on it.
+    public static func tombstone(modified: Millis, now: Millis, policy: Policy) -> StrayVerdict {
+        age(of: modified, at: now) >= policy.tombstoneAge ? .remove : .leave(recheckAt: modified.adding(policy.tombstoneAge))
     }
 
     /// A protocol temp file (`.<name>.tmp.<pid>.<id>` or `<id>.exit.tmp.<pid>`).

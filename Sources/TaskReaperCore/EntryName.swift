@@ -22,6 +22,14 @@ public enum EntryName: Equatable, Sendable {
         }
     }
 
+    /// A task directory's name in the current layout (CONTRACT §7.1): `bash-` and 16
+    /// lowercase hex digits, exactly as the harness's `validate_task_id` accepts.
+    public static func isTaskDirectoryName<S: StringProtocol>(_ name: S) -> Bool {
+        let bytes = Array(name.utf8)
+        guard bytes.count == 21, bytes.starts(with: Array("bash-".utf8)) else { return false }
+        return bytes.dropFirst(5).allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) }
+    }
+
     public static func classify(_ name: String) -> EntryName {
         if name.hasPrefix(".") {
             // .<name>.tmp.<pid>.<id>: split from the right, the id has no dots.

@@ -10,7 +10,9 @@ public enum Housekeeping {
     }
 
     public static func rowSync(jsonModified: Millis, now: Millis, policy: Policy) -> RowSync {
-        let settled = jsonModified.adding(policy.finalizeGrace)
+        // The settling wait is about racing a live harness, not about finalizing: with the
+        // finalize grace off, rows still follow their JSON after the default grace.
+        let settled = jsonModified.adding(policy.finalizeGrace.duration ?? Policy.defaultFinalizeGrace)
         return now < settled ? .settlingUntil(settled) : .now
     }
 

@@ -53,11 +53,11 @@ public final class DirectoryHandle: Sendable {
                 if errno != 0 { throw SystemError("readdir", path) }
                 return result
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            let listed = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                DirectoryEntry(rawName: raw.prefix(while: { $0 != 0 }), direntType: entry.pointee.d_type)
             }
-            if name == "." || name == ".." { continue }
-            result.append(DirectoryEntry(name: name, direntType: entry.pointee.d_type))
+            if listed.name == "." || listed.name == ".." { continue }
+            result.append(listed)
         }
     }
 

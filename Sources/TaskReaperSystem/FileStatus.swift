@@ -24,6 +24,9 @@ public struct FileStatus: Equatable, Sendable {
     public let group: gid_t
     public let device: UInt64
     public let inode: UInt64
+    /// Hard links: the harness refuses task files with more than one (CONTRACT §7.1); 0
+    /// means the file was unlinked (replaced) while open.
+    public let links: UInt64
 
     /// A moment by which this inode certainly existed, from the times nobody but the kernel
     /// sets: its birth, else its last status change (never earlier than its birth). A
@@ -46,11 +49,12 @@ public struct FileStatus: Equatable, Sendable {
         group = raw.gid
         device = raw.device
         inode = raw.inode
+        links = raw.links
     }
 
     /// `name` relative to `directory`, or the fd itself when `name` is nil; links not followed.
     /// On failure errno is set and nil returned.
-    static func of(_ directory: Int32, _ name: String?) -> FileStatus? {
+    public static func of(_ directory: Int32, _ name: String?) -> FileStatus? {
         var raw = taskreaper_file_status()
         let rc = name.map { taskreaper_status(directory, $0, AT_SYMLINK_NOFOLLOW, &raw) }
             ?? taskreaper_status(directory, nil, AT_SYMLINK_NOFOLLOW, &raw)

@@ -45,6 +45,11 @@ public final class Inotify {
     /// Directories appearing and disappearing: roots, harness directories, trees.
     public static let directoryMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
         | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    /// A task directory's control/ or io/: a record renamed into place, a marker written in
+    /// place (its writer closes it: IN_CLOSE_WRITE), control/ and io/ created in a new task
+    /// directory (IN_CREATE). Not IN_MODIFY: it would wake us on
+    /// every write of the task's output.
+    public static let taskFilesMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
     /// A root: its directories, and its reader floor rewritten in place.
     public static let rootMask = directoryMask | UInt32(IN_CLOSE_WRITE)
     public static let closeWriteMask = UInt32(IN_CLOSE_WRITE)

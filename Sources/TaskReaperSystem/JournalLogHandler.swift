@@ -11,7 +11,9 @@ import Synchronization
 /// Fields: MESSAGE, PRIORITY (syslog level), SYSLOG_IDENTIFIER, then every metadata entry
 /// (the handler's, overridden by the call's). Metadata keys are journal field names by
 /// convention (`MESSAGE_ID`, `TASKREAPER_*`); odd keys are mapped to valid names rather than
-/// dropped by journald. Values are sent as bytes, so newlines survive.
+/// dropped by journald. Values are sent as bytes, so newlines survive. An array value is the
+/// same field once per element (journald keeps every value, and `journalctl FIELD=value`
+/// matches any of them): one entry can name every task of a batch.
 ///
 /// A sweep logs one record per action (20 000 in the benchmark), so a record costs one
 /// byte buffer for all fields and stack-allocated iovecs: no per-field arrays, no merged
@@ -35,7 +37,7 @@ public struct JournalLogHandler: LogHandler, Sendable {
         Self.checkSocketOnce()
         let message = event.message.description
         let callMetadata = event.metadata ?? [:]
-        let maxFields = 3 + metadata.count + callMetadata.count
+        let maxFields = 3 + Self.fieldCount(metadata) + Self.fieldCount(callMetadata)
 
         var buffer: [UInt8] = []
         buffer.reserveCapacity(128 + message.utf8.count + identifier.utf8.count + 48 * (maxFields - 3))
@@ -55,8 +57,16 @@ public struct JournalLogHandler: LogHandler, Sendable {
             buffer.append(contentsOf: identifier.utf8)
             close()
 
-            for (key, value) in callMetadata where Self.appendField(key, value, to: &buffer) { close() }
-            for (key, value) in metadata where callMetadata[key] == nil && Self.appendField(key, value, to: &buffer) { close() }
+            // An array is the field once per element; no array is built for the usual case.
+            func emit(_ key: String, _ value: Logger.Metadata.Value) {
+                if case .array(let items) = value {
+                    for item in items where Self.appendField(key, item, to: &buffer) { close() }
+                } else if Self.appendField(key, value, to: &buffer) {
+                    close()
+                }
+            }
+            for (key, value) in callMetadata { emit(key, value) }
+            for (key, value) in metadata where callMetadata[key] == nil { emit(key, value) }
 
             let result = buffer.withUnsafeBytes { bytes in
                 withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { iovecs in
@@ -96,6 +106,14 @@ public struct JournalLogHandler: LogHandler, Sendable {
     /// Fields this handler sets itself: a metadata key that maps to one of them is dropped,
     /// or journalctl would show MESSAGE as a list of two values.
     static let reservedNames: [[UInt8]] = [Array("MESSAGE".utf8), Array("PRIORITY".utf8), Array("SYSLOG_IDENTIFIER".utf8)]
+
+    /// How many fields `metadata` makes (an array, one per element).
+    static func fieldCount(_ metadata: Logger.Metadata) -> Int {
+        metadata.values.reduce(0) { count, value in
+            if case .array(let items) = value { return count + items.count }
+            return count + 1
+        }
+    }
 
     /// Appends `NAME=value`; false (and `buffer` unchanged) when the key maps to no usable name.
     static func appendField(_ key: String, _ value: Logger.Metadata.Value, to buffer: inout [UInt8]) -> Bool {

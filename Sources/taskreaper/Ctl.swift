@@ -1,58 +1,53 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import TaskReaper
+import TaskReaperCore
 import TaskReaperSystem
 
 struct Ctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask a running `watch` over its control socket.",
         discussion: """
-        status: counters, roots, watches, pending deadlines. sweep: a full pass now, and its \
-        summary. rescan: look at everything again. The answer is one JSON object on stdout.
+        status: counters, roots (open, and the ones still waited for), watches, pending \
+        deadlines. sweep: a full pass now, and its summary. rescan: look at everything again \
+        (roots that appeared included). The answer is one JSON object on stdout. Never waits \
+        longer than --timeout.
 
-        Exit status: 0 answered; 1 the daemon answered with an error; 2 usage error; 69 no \
-        daemon listens on the socket.
+        Exit status: 0 answered; 1 the daemon answered with an error; 2 usage error; 69 \
+        nothing answered within the timeout (no daemon, a socket whose service does not \
+        start, a daemon that hangs up without an answer).
         """
     )
+
+    /// EX_UNAVAILABLE (sysexits.h): nothing answered.
+    static let unavailable: Int32 = 69
 
     enum Request: String, ExpressibleByArgument, CaseIterable { case status, sweep, rescan }
 
     @Option(name: .customLong("socket"), help: ArgumentHelp("The control socket. Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root.", valueName: "PATH"))
     var socket: String?
 
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("How long to wait for the answer, connecting included (a `sweep` of large trees may need more). Default 5s; at least 1ms.", valueName: "DUR"),
+            transform: { try DurationArgument.finite($0) })
+    var timeout: Millis = 5 * .second
+
     @Argument(help: "status, sweep or rescan")
     var request: Request
+
+    func validate() throws {
+        if timeout == 0 { throw ValidationError("--timeout must be more than 0 (ctl never waits unbounded)") }
+    }
 
     func run() throws {
         guard let path = socket ?? ControlSocketPath.defaultPath() else {
             throw ValidationError("no control socket: set XDG_RUNTIME_DIR or pass --socket PATH")
         }
-        let fd: Int32
-        do { fd = try UnixSocket.connect(to: path) } catch {
-            printError("taskreaper: no watch answers on \(path): \(error)")
-            throw ExitCode(69)
+        switch ControlClient.ask(request.rawValue, at: path, timeoutMs: Int64(clamping: timeout)) {
+        case .failure(let failure):
+            printError("taskreaper: no watch answers on \(path): \(failure)")
+            throw ExitCode(Self.unavailable)
+        case .success(let text):
+            print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+            if !text.hasPrefix("{\"ok\":true") { throw ExitCode(ExitStatus.itemsFailed) }
         }
-        defer { close(fd) }
-        // A sweep of large trees takes a while; a daemon that never answers does not hang us.
-        var timeout = timeval(tv_sec: 600, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let line = Array((request.rawValue + "\n").utf8)
-        _ = line.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
-        var answer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
-            if n <= 0 { break }
-            answer.append(contentsOf: chunk[..<n])
-        }
-        let text = String(decoding: answer, as: UTF8.self)
-        guard !text.isEmpty else {
-            printError("taskreaper: \(path) closed the connection without an answer")
-            throw ExitCode(ExitStatus.itemsFailed)
-        }
-        print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
-        if !text.hasPrefix("{\"ok\":true") { throw ExitCode(ExitStatus.itemsFailed) }
     }
 }

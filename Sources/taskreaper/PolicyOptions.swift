@@ -1,55 +1,94 @@
 import ArgumentParser
 import TaskReaperCore
 
-/// The decision thresholds of CONTRACT §5, shared by `sweep` and `watch`.
+/// The decision thresholds of CONTRACT §5, shared by `sweep`, `watch` and `list`. Every
+/// value is optional: a flag not given leaves the configuration's value (or the default).
 struct PolicyOptions: ParsableArguments {
-    @Option(name: .customLong("finalize-grace"), help: ArgumentHelp("How old an exit marker must be before a task is finalized from it (the live harness needs 0.5 s). Default 5s.", valueName: "DUR"),
-            transform: DurationArgument.parse)
-    var finalizeGrace: Millis?
+    @Option(name: .customLong("finalize-grace"), parsing: .unconditional,
+            help: ArgumentHelp("How old an exit marker must be before a task is finalized from it (the live harness needs 0.5 s). Default 5s; infinity: never finalize from a marker.", valueName: "DUR"),
+            transform: DurationArgument.threshold)
+    var finalizeGrace: Threshold?
 
-    @Option(name: .customLong("spawn-grace"), help: ArgumentHelp("How long a `starting` task without a live process may wait before it is failed as `spawn aborted`. Default 5m.", valueName: "DUR"),
-            transform: DurationArgument.parse)
-    var spawnGrace: Millis?
+    @Option(name: .customLong("spawn-grace"), parsing: .unconditional,
+            help: ArgumentHelp("How long a `starting` task without a live process may wait before it is failed as `spawn aborted`. Default 5min; infinity: never.", valueName: "DUR"),
+            transform: DurationArgument.threshold)
+    var spawnGrace: Threshold?
 
-    @Option(name: .customLong("retention"), help: ArgumentHelp("How long a delivered bundle is kept after its JSON was last written. Default 1h.", valueName: "DUR"),
-            transform: DurationArgument.parse)
-    var retention: Millis?
+    @Option(name: .customLong("retention"), parsing: .unconditional,
+            help: ArgumentHelp("How long a delivered bundle is kept after its JSON was last written. Default 1h; 0: at once; infinity: kept.", valueName: "DUR"),
+            transform: DurationArgument.threshold)
+    var retention: Threshold?
 
-    @Option(name: .customLong("stale-after"), help: ArgumentHelp("A running task whose process is alive but started this long ago is declared orphaned (killed). Default 24h; 0 disables.", valueName: "DUR"),
-            transform: DurationArgument.parse)
-    var staleAfter: Millis?
+    @Option(name: .customLong("stale-after"), parsing: .unconditional,
+            help: ArgumentHelp("A running task whose process is alive but started this long ago is declared orphaned (killed). Default 24h; infinity disables (a bare 0 is refused: it used to disable; write infinity, or 0s for at once).", valueName: "DUR"),
+            transform: { try DurationArgument.migratedZero($0, flag: "--stale-after") })
+    var staleAfter: Threshold?
 
-    @Option(name: .customLong("abandoned-after"), help: ArgumentHelp("A terminal bundle never delivered is removed once its JSON is this old. Default 30d; 0 disables.", valueName: "DUR"),
-            transform: DurationArgument.parse)
-    var abandonedAfter: Millis?
+    @Option(name: .customLong("abandoned-after"), parsing: .unconditional,
+            help: ArgumentHelp("A terminal bundle never delivered is removed once its JSON is this old. Default 30d; infinity disables (a bare 0 is refused: it used to disable; write infinity, or 0s for at once).", valueName: "DUR"),
+            transform: { try DurationArgument.migratedZero($0, flag: "--abandoned-after") })
+    var abandonedAfter: Threshold?
 
     @Flag(name: .customLong("enforce-timeouts"), help: "Terminate (SIGTERM, 2 s, SIGKILL) running tasks past their own timeout_ms and mark them timed_out; only a process group proven to be the task's (pgid == child_pid, its leader started with the task and owned by the JSON's owner), else an error.")
     var enforceTimeouts = false
 
-    @Option(name: .customLong("db-busy-timeout"), help: ArgumentHelp("How long a row change in <root>/aft.db waits for the harness's write lock before it is left for a later pass (CONTRACT §6). Default 5s, at most 10m.", valueName: "DUR"),
-            transform: DurationArgument.parse)
+    @Option(name: .customLong("db-busy-timeout"), parsing: .unconditional,
+            help: ArgumentHelp("How long a row change in <root>/aft.db waits for the harness's write lock before it is left for a later pass (CONTRACT §6). Default 5s, 0: no wait, at most 10min.", valueName: "DUR"),
+            transform: { try DurationArgument.finite($0, maximum: PolicyOptions.maximumBusyTimeout) })
     var dbBusyTimeout: Millis?
 
-    mutating func validate() throws {
-        if let dbBusyTimeout, dbBusyTimeout > 10 * .minute { throw ValidationError("--db-busy-timeout must be at most 10m") }
-    }
+    static let maximumBusyTimeout: Millis = 10 * .minute
 
-    var policy: Policy {
-        var policy = Policy()
+    /// The flags given, on top of `base` (the configuration's policy, or the defaults).
+    func policy(over base: Policy = Policy()) -> Policy {
+        var policy = base
         if let finalizeGrace { policy.finalizeGrace = finalizeGrace }
         if let spawnGrace { policy.spawnGrace = spawnGrace }
         if let retention { policy.retention = retention }
         if let staleAfter { policy.staleAfter = staleAfter }
         if let abandonedAfter { policy.abandonedAfter = abandonedAfter }
-        policy.enforceTimeouts = enforceTimeouts
+        if enforceTimeouts { policy.enforceTimeouts = true }
         if let dbBusyTimeout { policy.dbBusyTimeout = dbBusyTimeout }
         return policy
     }
+
+    var policy: Policy { policy() }
 }
 
-/// DUR: an integer with unit ms, s, m, h or d, or 0 (defaults in `--help` and README).
+/// DUR: systemd's time-span syntax (`5min`, `1h 30min`, `2d12h`, `infinity`); README "Durations".
+/// ArgumentParser prefixes each message with the flag ("The value '-1s' is invalid for
+/// '--retention <DUR>': ...").
 enum DurationArgument {
-    static func parse(_ text: String) throws -> Millis {
+    static func threshold(_ text: String) throws -> Threshold {
         do { return try DurationText.parse(text) } catch { throw ValidationError(error.description) }
+    }
+
+    static func finite(_ text: String, maximum: Millis = DurationText.maximum) throws -> Millis {
+        do { return try DurationText.parseFinite(text, maximum: maximum) } catch { throw ValidationError(error.description) }
+    }
+
+    /// `--stale-after` and `--abandoned-after` used to read a bare `0` as "off"; it now means
+    /// "at once", as for every rule. A unit file written for the old meaning must not start
+    /// removing every undelivered bundle after an upgrade: the bare spelling is refused.
+    static func migratedZero(_ text: String, flag: String) throws -> Threshold {
+        if DurationText.isUnitlessZero(text) { throw ValidationError(migrationMessage(flag)) }
+        return try threshold(text)
+    }
+
+    static func migrationMessage(_ setting: String) -> String {
+        "a bare 0 no longer switches \(setting) off (0 now means at once, as for every rule); "
+            + "write infinity to switch it off, or 0s to act at once"
+    }
+
+    /// `--rescan-interval`: `infinity` switches the safety rescan off; an interval below one
+    /// second would rescan without pause (0 used to mean off: refused with a pointer).
+    static func rescanInterval(_ text: String) throws -> Threshold {
+        let value = try threshold(text)
+        if case .after(let interval) = value, interval < .second {
+            throw ValidationError(DurationText.isUnitlessZero(text)
+                ? "0 no longer switches the safety rescan off (it would rescan without pause); write infinity"
+                : "the safety rescan interval must be at least 1s, or infinity for none")
+        }
+        return value
     }
 }

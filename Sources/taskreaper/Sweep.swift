@@ -15,8 +15,9 @@ struct Sweep: ParsableCommand {
         empty session directories, quarantines corrupt JSON (CONTRACT.md §5). Every action is \
         reported to journald (or stderr), and with --json as one JSON object per line on stdout.
 
-        Defaults: --finalize-grace 5s, --spawn-grace 5m, --retention 1h, --stale-after 24h, \
-        --abandoned-after 30d.
+        Defaults: --finalize-grace 5s, --spawn-grace 5min, --retention 1h, --stale-after 24h, \
+        --abandoned-after 30d. DUR is a systemd time span (5min, 1h 30min, 2d12h, 1w); 0 means \
+        at once and infinity switches a rule off.
 
         Exit status: 0 done (whether or not anything was acted on); 1 some items failed (the \
         rest was done); 2 usage or configuration error; 75 another taskreaper holds the lock \
@@ -36,6 +37,11 @@ struct Sweep: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
+    @OptionGroup(title: "Output")
+    var outputOptions: OutputOptions
+
+    func validate() throws { try rootOptions.validateExisting() }
+
     func run() throws {
         let roots = rootOptions.resolvedRoots
         let processes: ProcessTable
@@ -43,15 +49,14 @@ struct Sweep: ParsableCommand {
             printError("taskreaper: cannot read the process table: \(error)")
             throw ExitCode(ExitStatus.itemsFailed)
         }
-        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), jsonLinesFD: json ? STDOUT_FILENO : nil, dryRun: dryRun)
+        let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: json, output: outputOptions, oneShot: true)
+        if roots.isEmpty {
+            // Not silent (a cron job that never finds anything is a misconfiguration): once per run.
+            reporter.warn("No storage root found; looked in: "
+                          + DefaultRoots.candidates(environment: DefaultRoots.processEnvironment()).joined(separator: ", "))
+        }
         let context = ReconcileContext(policy: policyOptions.policy, processes: processes, reporter: reporter)
         let result = Sweeper(roots: roots, context: context).run()
-        if !json, isatty(STDOUT_FILENO) == 1 {
-            if roots.isEmpty {
-                print("taskreaper: no storage root found; looked in: " + DefaultRoots.candidates(environment: DefaultRoots.processEnvironment()).joined(separator: ", "))
-            }
-            print("taskreaper: " + (result.summary["message"]?.stringValue ?? ""))
-        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }

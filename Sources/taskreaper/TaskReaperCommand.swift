@@ -9,7 +9,7 @@ struct TaskReaperCommand: ParsableCommand {
         commandName: "taskreaper",
         abstract: "Keeps the bash-tasks directories of AI coding harnesses healthy.",
         version: "0.1.0",
-        subcommands: [Sweep.self, Watch.self, Ctl.self]
+        subcommands: [Sweep.self, Watch.self, List.self, Ctl.self]
     )
 
     /// ArgumentParser exits 64 on usage errors; our contract (README) says 2.

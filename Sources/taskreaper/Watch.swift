@@ -18,7 +18,13 @@ struct Watch: ParsableCommand {
         Under systemd (Type=notify): READY=1 after the first pass, STATUS=, WATCHDOG=1 at half \
         of WatchdogSec, STOPPING=1.
 
-        Exit status: 0 stopped by a signal; 1 could not start (e.g. no inotify); 2 usage error.
+        Roots that do not exist yet (a default root, or a --root) are waited for: their \
+        nearest existing ancestor is watched and each is picked up when it appears (also on \
+        SIGHUP and `ctl rescan`); meanwhile `ctl status` says "roots_watched":0 and lists \
+        them in "waiting_for".
+
+        Exit status: 0 stopped by a signal; 1 could not start (e.g. no inotify); 2 usage error \
+        (a --root that exists but is not a directory, or cannot be reached).
         """
     )
 
@@ -31,19 +37,26 @@ struct Watch: ParsableCommand {
     @OptionGroup(title: "Policy")
     var policyOptions: PolicyOptions
 
-    @Option(name: .customLong("rescan-interval"), help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; 0 disables.", valueName: "DUR"),
-            transform: DurationArgument.parse)
-    var rescanInterval: Millis = 6 * .hour
+    @OptionGroup(title: "Output")
+    var outputOptions: OutputOptions
+
+    @Option(name: .customLong("rescan-interval"), parsing: .unconditional, help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; at least 1s; infinity disables.", valueName: "DUR"),
+            transform: DurationArgument.rescanInterval)
+    var rescanInterval: Threshold = .after(6 * .hour)
 
     @Option(name: .customLong("control-socket"), help: ArgumentHelp("Where to listen for `taskreaper ctl` (unless systemd passed a socket). Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root; `none` disables.", valueName: "PATH"))
     var controlSocket: String?
 
+    func validate() throws { try rootOptions.validateWaitable() }
+
     func run() throws {
-        let roots = rootOptions.resolvedRoots
+        // Roots that do not exist yet are waited for (their nearest existing ancestor is
+        // watched): a fresh user's daemon starts, answers `ctl`, and picks them up.
+        let roots = rootOptions.watchedRoots
         guard !roots.isEmpty else {
-            throw ValidationError("no storage root: none of the default roots exists; name one with --root")
+            throw ValidationError("no storage root to watch: no --root, and no default root can be named (no HOME, no passwd entry)")
         }
-        let reporter = Reporter(logger: rootOptions.logTarget.makeLogger(label: "taskreaper"), dryRun: dryRun)
+        let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: false, output: outputOptions)
         var options = WatchOptions()
         options.rescanInterval = rescanInterval
         options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())

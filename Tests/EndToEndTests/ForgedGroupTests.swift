@@ -7,17 +7,7 @@ import XCTest
 /// user's process) gets an `error` report naming the JSON and the reason, nothing is
 /// signalled, and the task is not finalized; sweep exits 1 (README). A real harness-style
 /// task past its timeout in the same tree is still terminated.
-final class ForgedGroupTests: XCTestCase {
-    var root: TemporaryDirectory!
-    var session: String!
-    var processes: [HarnessProcess] = []
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory()
-        session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-    }
-
-    override func tearDown() { processes.forEach { $0.stop() } }
+final class ForgedGroupTests: TreeTestCase {
 
     /// A process leading its own session and group (as `setsid sleep 60` would), not a task.
     private func bystander() throws -> HarnessProcess {

@@ -59,4 +59,45 @@ final class JournalTests: XCTestCase {
         }
         XCTAssertEqual(summaries.first?["TASKREAPER_COUNT_FINALIZE"] as? String, "1")
     }
+
+    /// Issue 14.1: a session's routine removals are one journal entry naming every task
+    /// (TASKREAPER_TASK_ID once per task: journalctl finds it by any of them), while --json
+    /// keeps one line per task and the counts stay per task.
+    func testASessionsRemovalsAreOneEntryNamingEveryTask() throws {
+        guard Journal.isAvailable else {
+            if Journal.isRequired { return XCTFail("journald is not running: scripts/start-journald.sh must start it in CI") }
+            throw XCTSkip("no journald socket; run scripts/start-journald.sh")
+        }
+        let root = try TemporaryDirectory()
+        defer { root.remove() }
+        let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
+        let prefix = "bgb-" + String(UInt16.random(in: 0...UInt16.max), radix: 16)
+        let ids = (0..<3).map { "\(prefix)\($0)" }
+        for id in ids {
+            try BundleFixture.write(dir, id + ".stdout", "x", ageMs: 2 * BundleFixture.hour)
+            try BundleFixture.write(dir, id + ".json", BundleFixture.schema4(taskID: id, status: "completed", startedAt: 1,
+                                                                            completionDelivered: true, exitCode: 0), ageMs: 2 * BundleFixture.hour)
+        }
+        let run = try TaskReaperBinary.run(["sweep", "--root", root.path, "--log-target", "journal", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.actions("remove_bundle").compactMap { $0["task_id"] as? String }.sorted(), ids, "one --json line per task")
+        var entries: [[String: Any]] = []
+        poll("the removal entry") {
+            entries = ((try? Journal.entries(matching: ["TASKREAPER_TASK_ID=\(ids[1])"])) ?? [])
+            return !entries.isEmpty
+        }
+        XCTAssertEqual(entries.count, 1, "one entry for the session's three removals")
+        let entry = try XCTUnwrap(entries.first)
+        XCTAssertEqual(Set(entry["TASKREAPER_TASK_ID"] as? [String] ?? []), Set(ids))
+        XCTAssertEqual(entry["TASKREAPER_TASKS"] as? String, "3")
+        XCTAssertEqual(entry["TASKREAPER_FILES"] as? String, "6")
+        XCTAssertEqual(entry["MESSAGE"] as? String, "Removed 3 delivered bundles of session 0123456789abcdef (6 files)")
+        XCTAssertEqual(entry["MESSAGE_ID"] as? String, "a5c630d3578b438a811bf18d7d8f4900")
+        var summaries: [[String: Any]] = []
+        poll("the summary entry") {
+            summaries = ((try? Journal.entries(matching: ["MESSAGE_ID=1d3c8120479a40e9b07fc3dd0f953a9a", "TASKREAPER_ROOTS=\(root.path)"])) ?? [])
+            return !summaries.isEmpty
+        }
+        XCTAssertEqual(summaries.first?["TASKREAPER_COUNT_REMOVE_BUNDLE"] as? String, "3", "counted per task")
+    }
 }

@@ -5,18 +5,8 @@ import XCTest
 
 /// The harness's aft.db (CONTRACT §6) kept in step by the real binary: a real SQLite file
 /// with the harness's schema in WAL mode, real processes, a real writer holding the lock.
-final class MirrorTests: XCTestCase {
-    var root: TemporaryDirectory!
-    var session: String!
-    var processes: [HarnessProcess] = []
+final class MirrorTests: TreeTestCase {
     let sessionID = "ses_mirror"
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory()
-        session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-    }
-
-    override func tearDown() { processes.forEach { $0.stop() } }
 
     // MARK: Fixtures
 
@@ -304,6 +294,35 @@ final class MirrorTests: XCTestCase {
         XCTAssertTrue((finalize["message"] as? String ?? "").hasSuffix("; would update its row in \(root.path)/aft.db"), "\(finalize)")
         XCTAssertEqual(run.actions("remove_bundle").first?["db_row"] as? String, "would_delete")
         XCTAssertEqual(try ["bgb-00000040", "bgb-00000041"].map { try db.row(harness: "opencode", sessionID: sessionID, taskID: $0) }, rows)
+    }
+
+    /// CONTRACT §7.8: task directories' rows follow as flat bundles' do; fate_unknown is
+    /// terminal; the row's metadata keeps the record's own schema.
+    func testTaskDirectoryRowsAreUpdatedAndDeleted() throws {
+        let db = try HarnessDatabase.create(root: root.path)
+        let gone = TaskDirectoryFixture.id(1), delivered = TaskDirectoryFixture.id(2)
+        let goneDir = try TaskDirectoryFixture.write(in: session, taskID: gone, record: nil)
+        let process = try HarnessProcess(arguments: ["/bin/true"])
+        XCTAssertNotNil(process.waitForExitStatus(timeout: 10))
+        try TaskDirectoryFixture.setRecord(goneDir, TaskDirectoryFixture.record(schema: 6, taskID: gone, sessionID: sessionID,
+                                                                                status: "running", startedAt: process.startedAt, childPID: process.pid))
+        try TaskDirectoryFixture.write(in: session, taskID: delivered, record: TaskDirectoryFixture.record(
+            taskID: delivered, sessionID: sessionID, status: "completed", startedAt: 1, delivered: true, exitCode: 0), ageMs: 2 * BundleFixture.hour)
+        try db.insert(harness: "opencode", sessionID: sessionID, taskID: gone, status: "running")
+        try db.insert(harness: "opencode", sessionID: sessionID, taskID: delivered, status: "completed", delivered: true)
+        let run = try sweep()
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let row = try XCTUnwrap(try db.row(harness: "opencode", sessionID: sessionID, taskID: gone))
+        XCTAssertEqual(row.status, "fate_unknown")
+        XCTAssertNil(row.pid)
+        XCTAssertEqual((object(row.metadata)?["schema_version"] as? Int), 6)
+        XCTAssertEqual(run.actions("finalize").first?["db_row"] as? String, "updated")
+        XCTAssertNil(try db.row(harness: "opencode", sessionID: sessionID, taskID: delivered))
+        XCTAssertFalse(BundleFixture.exists(session + "/" + delivered))
+        // Terminal now: a second pass finds the row in step and changes nothing.
+        let again = try sweep()
+        XCTAssertEqual(again.actions("sync_row").count, 0)
+        XCTAssertEqual(try db.integrityCheck(), "ok")
     }
 
     /// Issue 11.6: a dry run over a WAL aft.db whose harness has closed it (no -wal, no -shm)

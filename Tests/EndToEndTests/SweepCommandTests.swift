@@ -39,7 +39,9 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertEqual((summary["counts"] as? [String: Any])?["remove_bundle"] as? Int, 1)
         XCTAssertEqual(summary["bundles"] as? Int, 1)
         XCTAssertFalse(BundleFixture.exists(dir))
-        XCTAssertTrue(run.stderr.contains("Removed delivered bundle of task bgb-00000001"), run.stderr)
+        // --log-target stderr: a human line per action, no TASKREAPER_* fields (those are in the JSON).
+        XCTAssertTrue(run.stderr.contains("removed            opencode/0123…/bgb-00000001  delivered 2h ago"), run.stderr)
+        XCTAssertFalse(run.stderr.contains("TASKREAPER_"), run.stderr)
     }
 
     func testSilentWhenNotATerminalAndNothingWentWrong() throws {
@@ -59,7 +61,7 @@ final class SweepCommandTests: XCTestCase {
         XCTAssertEqual(run.status, 0)
         XCTAssertEqual(BundleFixture.snapshot(root.path), before)
         XCTAssertEqual(run.actions("remove_bundle").first?["dry_run"] as? Bool, true)
-        XCTAssertTrue(run.stderr.contains("Would remove delivered bundle"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("would remove       opencode/0123…/bgb-00000001  delivered 2h ago"), run.stderr)
     }
 
     func testUsageAndConfigurationErrorsExitTwo() throws {
@@ -70,9 +72,9 @@ final class SweepCommandTests: XCTestCase {
         let notDir = try TaskReaperBinary.run(["sweep", "--root", root.path + "/file"])
         XCTAssertEqual(notDir.status, 2)
         XCTAssertTrue(notDir.stderr.contains("not a directory"), notDir.stderr)
-        let badDuration = try TaskReaperBinary.run(["sweep", "--root", root.path, "--retention", "1.5h"])
+        let badDuration = try TaskReaperBinary.run(["sweep", "--root", root.path, "--retention", "1,5h"])
         XCTAssertEqual(badDuration.status, 2)
-        XCTAssertTrue(badDuration.stderr.contains("invalid duration '1.5h'"), badDuration.stderr)
+        XCTAssertTrue(badDuration.stderr.contains("invalid duration '1,5h'"), badDuration.stderr)
         XCTAssertEqual(try TaskReaperBinary.run(["sweep", "--bogus"]).status, 2)
         XCTAssertEqual(try TaskReaperBinary.run(["sweep", "--log-target", "syslog", "--root", root.path]).status, 2)
         XCTAssertEqual(try TaskReaperBinary.run(["sweep", "--help"]).status, 0)

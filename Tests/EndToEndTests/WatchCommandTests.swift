@@ -72,7 +72,7 @@ final class WatchCommandTests: XCTestCase {
     func testAMarkerIsFinalizedOneGraceLater() throws {
         // No safety rescan: once the wrapper has exited nothing happens in the tree any more,
         // so only the deadline the watcher set for the end of the grace can finalize it.
-        try startWatch(["--finalize-grace", "300ms", "--rescan-interval", "0"])
+        try startWatch(["--finalize-grace", "300ms", "--rescan-interval", "infinity"])
         let dir = try session()
         let process = try task("bgb-00000001", in: dir, "sleep 0.2; (exit 3)")
         poll("the marker") { BundleFixture.exists(dir + "/bgb-00000001.exit") }
@@ -95,7 +95,7 @@ final class WatchCommandTests: XCTestCase {
         let notify = try NotifySocket(path: scratch.path + "/notify")
         // No safety rescan, and the group recheck (30 s, for groups without a pidfd) is longer
         // than the wait below: only the task's pidfd can tell the watcher of the kill in time.
-        try startWatch(["--rescan-interval", "0"], notify: notify)
+        try startWatch(["--rescan-interval", "infinity"], notify: notify)
         var messages: [String] = []
         let dir = try session()
         let process = try task("bgb-00000002", in: dir, "sleep 60")
@@ -120,7 +120,7 @@ final class WatchCommandTests: XCTestCase {
         }
         XCTAssertEqual(status(dir + "/bgb-00000012.json"), "failed")
         XCTAssertNil(try db.row(harness: "opencode", sessionID: "ses_test", taskID: "bgb-00000012")?.pid)
-        XCTAssertTrue(log.contains("TASKREAPER_DB_ROW=updated"), log)
+        XCTAssertTrue(log.contains("running -> failed: process exited without exit marker; aft.db row updated"), log)
         XCTAssertEqual(try db.integrityCheck(), "ok")
     }
 
@@ -222,5 +222,49 @@ final class WatchCommandTests: XCTestCase {
             taskID: "bgb-00000006", status: "completed", startedAt: 1, completionDelivered: true, exitCode: 0),
             ageMs: 2 * BundleFixture.hour)
         poll("the returned root to be reconciled") { !BundleFixture.exists(dir + "/bgb-00000006.json") }
+    }
+
+    // MARK: Task directories (CONTRACT §7)
+
+    /// A running task directory whose process stays alive: only the io/ watch can see a
+    /// marker written in place into io/exit (no rename, no pidfd exit, no deadline).
+    func testAMarkerWrittenInPlaceIntoATaskDirectoryIsFinalized() throws {
+        try startWatch(["--finalize-grace", "0", "--rescan-interval", "infinity"])
+        let dir = try session()
+        let id = TaskDirectoryFixture.id(1)
+        let taskDir = try TaskDirectoryFixture.write(in: dir, taskID: id, record: nil)
+        let process = try HarnessProcess(command: "sleep 60", taskDirectory: taskDir)
+        tasks.append(process)
+        try TaskDirectoryFixture.setRecord(taskDir, TaskDirectoryFixture.record(taskID: id, status: "running",
+                                                                                startedAt: process.startedAt, childPID: process.pid))
+        try waitUntil("the watcher watches the task's io/") { self.watchCount() >= 6 }  // root, parent, harness, tree, session, control, io
+        let inode = TaskDirectoryFixture.inode(taskDir + "/io/exit")
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: taskDir + "/io/exit"))
+        handle.write(Data("5".utf8))
+        try handle.close()
+        poll("finalized from the marker written in place") { self.status(taskDir + "/control/metadata.json") == "failed" }
+        XCTAssertEqual(TaskDirectoryFixture.inode(taskDir + "/io/exit"), inode)
+        XCTAssertEqual(kill(process.pid, 0), 0, "the process is left alone")
+    }
+
+    /// The harness replaces a record inside control/ (its delivery ack): seen through the
+    /// control/ watch, and the task directory goes once the retention is over.
+    func testADeliveryAckInsideControlLeadsToRemoval() throws {
+        try startWatch(["--retention", "200ms", "--rescan-interval", "infinity"])
+        let dir = try session()
+        let id = TaskDirectoryFixture.id(2)
+        let taskDir = try TaskDirectoryFixture.write(in: dir, taskID: id, record: TaskDirectoryFixture.record(
+            taskID: id, status: "completed", startedAt: 1, exitCode: 0))
+        try waitUntil("the watcher watches the task's control/") { self.watchCount() >= 5 }
+        let delivered = TaskDirectoryFixture.record(taskID: id, status: "completed", startedAt: 1, delivered: true, exitCode: 0)
+        try BundleFixture.write(taskDir + "/control", ".aft-tmp-" + String(repeating: "d", count: 32), delivered)
+        rename(taskDir + "/control/.aft-tmp-" + String(repeating: "d", count: 32), taskDir + "/control/metadata.json")
+        poll("the delivered task directory removed") { !BundleFixture.exists(taskDir) }
+    }
+
+    private func watchCount() -> Int {
+        guard let answer = try? TaskReaperBinary.run(["ctl", "--socket", scratch.path + "/ctl.sock", "status"]),
+              let object = try? JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any] else { return 0 }
+        return object["inotify_watches"] as? Int ?? 0
     }
 }

@@ -25,6 +25,15 @@ public final class HarnessProcess {
                       errorOutput: captureOutput ? "\(directory)/\(taskID).stderr" : nil)
     }
 
+    /// A task directory's process as the current harness spawns it (its PAYLOAD_WRAPPER): the
+    /// command with stdout and stderr into `io/`, then `printf "%s" "$code" >&3`, the exit
+    /// code written in place into `io/exit` through the inherited fd 3, no newline.
+    public convenience init(command: String, taskDirectory: String) throws {
+        try self.init(arguments: ["/bin/sh", "-c", "\(command)\ncode=$?\nprintf \"%s\" \"$code\" >&3\nexit \"$code\""],
+                      output: taskDirectory + "/io/stdout", errorOutput: taskDirectory + "/io/stderr",
+                      descriptor3: taskDirectory + "/io/exit")
+    }
+
     /// The pipes-mode wrapper script: the command, then its status written to the marker
     /// through a temp file named after the wrapper's pid, renamed into place in one step.
     /// Lines, not `;`, separate the parts so that a command ending in `&` stays valid.
@@ -37,7 +46,8 @@ public final class HarnessProcess {
     /// stdin is /dev/null. `output` receives its stdout, and its stderr too unless
     /// `errorOutput` names another file (both appended, created 0644). `environment`
     /// replaces ours ("KEY=value").
-    public init(arguments: [String], environment: [String]? = nil, output: String? = nil, errorOutput: String? = nil) throws {
+    public init(arguments: [String], environment: [String]? = nil, output: String? = nil, errorOutput: String? = nil,
+                descriptor3: String? = nil) throws {
         startedAt = BundleFixture.nowMs()
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -59,6 +69,9 @@ public final class HarnessProcess {
         } else if let errorOutput {
             posix_spawn_file_actions_addopen(&actions, 2, errorOutput, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         }
+        // The current harness hands the wrapper its io/exit as fd 3, opened before the spawn:
+        // the marker is written in place through it (no temp, no rename; CONTRACT §7.3).
+        if let descriptor3 { posix_spawn_file_actions_addopen(&actions, 3, descriptor3, O_WRONLY, 0) }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0

@@ -31,8 +31,8 @@ public enum TaskReaperBinary {
         public func actions(_ name: String) -> [[String: Any]] { jsonLines.filter { $0["action"] as? String == name } }
     }
 
-    public static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Run {
-        let output = try Subprocess.run(url.path, arguments, environment: environment)
+    public static func run(_ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil) throws -> Run {
+        let output = try Subprocess.run(url.path, arguments, environment: environment, directory: workingDirectory)
         return Run(status: output.status, stdout: output.stdoutText, stderr: output.stderrText)
     }
 }

@@ -39,7 +39,7 @@ final class DecideTests: XCTestCase {
         var timeouts = policy
         timeouts.enforceTimeouts = true
         var staleOff = policy
-        staleOff.staleAfter = 0
+        staleOff.staleAfter = .never
         let rows: [Row] = [
             // starting | older than spawn grace, and no pid recorded or gone | failed | spawn aborted
             Row(name: "starting, old, no pid", observation: observe(document("starting", childPID: "null", pgid: "null"), jsonAgo: 6 * .minute),
@@ -79,7 +79,7 @@ final class DecideTests: XCTestCase {
             // running | alive, started more than stale-after ago | killed + marker | orphaned (>24h)
             Row(name: "running, alive, 25 h old", observation: observe(document("running", startedAgo: 25 * .hour), liveness: .alive),
                 policy: policy, expected: .finalize(Finalization(from: .running, to: .killed, exitCode: nil, reason: "orphaned (>24h)", writeKilledMarker: true)), line: #line),
-            Row(name: "running, alive, 25 h old, stale-after 0 disables", observation: observe(document("running", startedAgo: 25 * .hour), liveness: .alive),
+            Row(name: "running, alive, 25 h old, stale-after infinity: off", observation: observe(document("running", startedAgo: 25 * .hour), liveness: .alive),
                 policy: staleOff, expected: .leave(recheckAt: nil), line: #line),
             Row(name: "running, alive, young: recheck when it turns stale", observation: observe(document("running", startedAgo: 1 * .hour), liveness: .alive),
                 policy: policy, expected: .leave(recheckAt: now - 1 * .hour + 24 * .hour), line: #line),
@@ -142,7 +142,7 @@ final class DecideTests: XCTestCase {
 
     func testEveryRowOfTheTerminalTable() {
         var noAbandon = policy
-        noAbandon.abandonedAfter = 0
+        noAbandon.abandonedAfter = .never
         let rows: [Row] = [
             // completion_delivered and JSON older than retention | remove
             Row(name: "delivered, 2 h old", observation: observe(document("completed", delivered: true), jsonAgo: 2 * .hour),
@@ -154,7 +154,7 @@ final class DecideTests: XCTestCase {
             // not delivered and JSON older than abandoned-after | remove, abandoned
             Row(name: "undelivered, 31 d old", observation: observe(document("timed_out"), jsonAgo: 31 * .day),
                 policy: policy, expected: .removeBundle(.abandoned), line: #line),
-            Row(name: "undelivered, 31 d old, abandoned-after 0 disables", observation: observe(document("completed"), jsonAgo: 31 * .day),
+            Row(name: "undelivered, 31 d old, abandoned-after infinity: off", observation: observe(document("completed"), jsonAgo: 31 * .day),
                 policy: noAbandon, expected: .leave(recheckAt: nil), line: #line),
             Row(name: "undelivered, 2 d old: recheck at abandoned-after", observation: observe(document("completed"), jsonAgo: 2 * .day),
                 policy: policy, expected: .leave(recheckAt: now - 2 * .day + 30 * .day), line: #line),
@@ -165,6 +165,56 @@ final class DecideTests: XCTestCase {
         for row in rows {
             XCTAssertEqual(Decide.task(row.observation, policy: row.policy), row.expected, row.name, line: row.line)
         }
+    }
+
+    /// Every operator rule says the same thing for 0 (at once: due the moment it applies)
+    /// and for infinity (off: never due, nothing to recheck), whatever the ages involved.
+    func testEveryRuleAtZeroAndAtInfinity() {
+        func with(_ change: (inout Policy) -> Void) -> Policy {
+            var changed = policy
+            change(&changed)
+            return changed
+        }
+        let startingNoPid = document("starting", childPID: "null", pgid: "null")
+        let spawnAborted = Verdict.finalize(Finalization(from: .starting, to: .failed, exitCode: nil, reason: "spawn aborted"))
+        let rows: [Row] = [
+            // --spawn-grace
+            Row(name: "spawn-grace 0: a starting task without a pid fails at once", observation: observe(startingNoPid, jsonAgo: 0),
+                policy: with { $0.spawnGrace = .immediately }, expected: spawnAborted, line: #line),
+            Row(name: "spawn-grace infinity: never failed, nothing to recheck", observation: observe(startingNoPid, jsonAgo: 3650 * .day),
+                policy: with { $0.spawnGrace = .never }, expected: .leave(recheckAt: nil), line: #line),
+            // --finalize-grace
+            Row(name: "finalize-grace 0: a marker written this instant finalizes", observation: observe(document("running"), liveness: .gone, marker: .code(0), markerAgo: 0),
+                policy: with { $0.finalizeGrace = .immediately }, expected: .finalize(Finalization(from: .running, to: .completed, exitCode: 0, reason: nil)), line: #line),
+            Row(name: "finalize-grace infinity: a marker never finalizes (and is not 'no marker')", observation: observe(document("running"), liveness: .gone, marker: .code(0), markerAgo: 3650 * .day),
+                policy: with { $0.finalizeGrace = .never }, expected: .leave(recheckAt: nil), line: #line),
+            Row(name: "finalize-grace infinity: gone without a marker is still decided", observation: observe(document("running"), liveness: .gone),
+                policy: with { $0.finalizeGrace = .never }, expected: .finalize(Finalization(from: .running, to: .failed, exitCode: nil, reason: "process exited without exit marker")), line: #line),
+            // --stale-after
+            Row(name: "stale-after 0: a live running task is orphaned at once", observation: observe(document("running", startedAgo: 0), liveness: .alive),
+                policy: with { $0.staleAfter = .immediately }, expected: .finalize(Finalization(from: .running, to: .killed, exitCode: nil, reason: "orphaned (>0)", writeKilledMarker: true)), line: #line),
+            Row(name: "stale-after infinity: never orphaned", observation: observe(document("running", startedAgo: 3650 * .day), liveness: .alive),
+                policy: with { $0.staleAfter = .never }, expected: .leave(recheckAt: nil), line: #line),
+            Row(name: "stale-after infinity, timeouts enforced: only the timeout is due", observation: observe(document("running", startedAgo: 1 * .minute, timeoutMs: "600000"), liveness: .alive),
+                policy: with { $0.staleAfter = .never; $0.enforceTimeouts = true }, expected: .leave(recheckAt: now - 1 * .minute + 10 * .minute), line: #line),
+            // --retention
+            Row(name: "retention 0: a delivered bundle goes at once", observation: observe(document("completed", delivered: true), jsonAgo: 0),
+                policy: with { $0.retention = .immediately }, expected: .removeBundle(.delivered), line: #line),
+            Row(name: "retention infinity: delivered bundles are kept", observation: observe(document("completed", delivered: true), jsonAgo: 3650 * .day),
+                policy: with { $0.retention = .never }, expected: .leave(recheckAt: nil), line: #line),
+            // --abandoned-after
+            Row(name: "abandoned-after 0: an undelivered bundle goes at once", observation: observe(document("failed"), jsonAgo: 0),
+                policy: with { $0.abandonedAfter = .immediately }, expected: .removeBundle(.abandoned), line: #line),
+            Row(name: "abandoned-after infinity: undelivered bundles are kept", observation: observe(document("failed"), jsonAgo: 3650 * .day),
+                policy: with { $0.abandonedAfter = .never }, expected: .leave(recheckAt: nil), line: #line),
+        ]
+        for row in rows {
+            XCTAssertEqual(Decide.task(row.observation, policy: row.policy), row.expected, row.name, line: row.line)
+        }
+        // Row sync settles for the finalize grace; with it off, for the default grace.
+        XCTAssertEqual(Housekeeping.rowSync(jsonModified: now, now: now, policy: with { $0.finalizeGrace = .immediately }), .now)
+        XCTAssertEqual(Housekeeping.rowSync(jsonModified: now, now: now, policy: with { $0.finalizeGrace = .never }),
+                       .settlingUntil(now + Policy.defaultFinalizeGrace))
     }
 
     func testStrays() {

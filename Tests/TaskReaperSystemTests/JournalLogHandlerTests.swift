@@ -40,9 +40,21 @@ final class JournalLogHandlerTests: XCTestCase {
         XCTAssertEqual(entry["TASKREAPER_HARNESS"] as? String, "pi")
         XCTAssertEqual(entry["TASKREAPER_DRY_RUN"] as? String, "0", "one value, the call's (an array would mean two fields)")
         XCTAssertEqual(entry["TASKREAPER_EXIT_CODE"] as? String, "137")
-        XCTAssertEqual(entry["TASKREAPER_LIST"] as? String, "[a, b c]")
+        XCTAssertEqual(Set(entry["TASKREAPER_LIST"] as? [String] ?? []), ["a", "b c"], "an array is the field once per element")
         XCTAssertEqual(entry["TASKREAPER_MAP"] as? String, "{a: [x], z: 1}")
         XCTAssertEqual(entry["_TRANSPORT"] as? String, "journal", "sent natively, not through syslog or stdout")
+    }
+
+    /// Issue 14: one entry names every task of a batch; `journalctl FIELD=value` finds it by any.
+    func testAnArrayIsOneFieldPerElementAndMatchesEach() throws {
+        var logger = Logger(label: "test") { _ in JournalLogHandler() }
+        logger[metadataKey: "TASKREAPER_TEST_NONCE"] = "\(nonce)"
+        logger.info("Removed 3 delivered bundles", metadata: ["TASKREAPER_TASK_ID": ["bgb-1\(nonce.prefix(8))", "bgb-2", "bgb-3"]])
+        let entry = try readBack(count: 1)[0]
+        // journald keeps every value of a field, not their order.
+        XCTAssertEqual(Set(entry["TASKREAPER_TASK_ID"] as? [String] ?? []), ["bgb-1\(nonce.prefix(8))", "bgb-2", "bgb-3"])
+        let found = try Journal.entries(matching: ["TASKREAPER_TASK_ID=bgb-1\(nonce.prefix(8))"])
+        XCTAssertEqual(found.count, 1)
     }
 
     func testEveryLevelMapsToItsSyslogPriority() throws {

@@ -83,4 +83,32 @@ final class ExchangeCrashTests: XCTestCase {
         XCTAssertEqual(BundleFixture.snapshot(root.path), before)
         XCTAssertTrue(BundleFixture.exists(dir + "/" + temp))
     }
+
+    /// The same crash in a task directory (CONTRACT §7.5): the step temp is `.aft-tmp-<hex>`
+    /// in control/; the harness's newer record it holds is put back.
+    func testATaskDirectoryRecordHeldInOurControlTempIsPutBack() throws {
+        let id = TaskDirectoryFixture.id(1)
+        let task = try TaskDirectoryFixture.write(in: dir, taskID: id, record: nil)
+        let control = try DirectoryHandle.open(root: task + "/control")
+        let startedAt = BundleFixture.nowMs() - 60_000
+        let old = TaskDirectoryFixture.record(taskID: id, status: "running", startedAt: startedAt)
+        let ours = TaskDirectoryFixture.record(taskID: id, status: "fate_unknown", startedAt: startedAt, extra: [("written_by", "\"taskreaper\"")])
+        let theirs = TaskDirectoryFixture.record(taskID: id, status: "completed", startedAt: startedAt, exitCode: 0, extra: [("written_by", "\"harness\"")])
+        _ = try BundleFixture.write(task + "/control", "A", old)
+        _ = try BundleFixture.write(task + "/control", "B", ours)
+        _ = try BundleFixture.write(task + "/control", "C", theirs)
+        let intent = ExchangeIntent(.commit, put: FileDigest(try XCTUnwrap(try control.status("B"))),
+                                    expect: FileDigest(try XCTUnwrap(try control.status("A"))))
+        let temp = ".aft-tmp-" + intent.hex
+        XCTAssertEqual(rename(task + "/control/B", task + "/control/metadata.json"), 0)
+        XCTAssertEqual(rename(task + "/control/C", task + "/control/" + temp), 0)
+        _ = unlink(task + "/control/A")
+        try BundleFixture.setModified(task + "/control/" + temp, ageMs: 2 * 60_000)
+        let run = try sweep(root.path, policy: immediate())
+        let json = parse(task + "/control/metadata.json")
+        XCTAssertEqual(json["written_by"] as? String, "harness", "the harness's record is back")
+        XCTAssertEqual(json["status"] as? String, "completed")
+        XCTAssertEqual(run.count(.removeStrayTemp), 1)
+        XCTAssertFalse(BundleFixture.exists(task + "/control/" + temp))
+    }
 }

@@ -10,8 +10,9 @@ import XCTest
 /// be left on disk. Inputs found by `scripts/fault/fuzz.py` that needed a fix land here.
 ///
 /// A case file: `why` (what it attacks), `files` (written into one session directory:
-/// `name`, then `text` or `hex` or `kind` fifo/directory/symlink with `target`, and `age_s`
-/// to backdate it), `expect`: `exit` (the sweep's status), `actions` (every report but the
+/// `name` (a nested one for a task directory's files; `name_hex` for bytes that are not
+/// UTF-8, created empty), then `text` or `hex` or `kind` fifo/directory/symlink with
+/// `target`, and `age_s` to backdate it), `expect`: `exit` (the sweep's status), `actions` (every report but the
 /// summary, as [action, file name] pairs, in any order: nothing else may be reported),
 /// `after` (file name -> "unchanged", "absent", or fields the JSON must then have).
 /// In texts and names `${GONE}` is the pid of a process that has exited, `${PID}` ours (the
@@ -23,7 +24,9 @@ final class HostileCorpusTests: XCTestCase {
 
     struct Case: Decodable {
         struct File: Decodable {
-            let name: String
+            var name: String?
+            /// A name that is not UTF-8, as hex bytes (instead of `name`).
+            var name_hex: String?
             var text: String?
             var hex: String?
             var kind: String?
@@ -113,15 +116,29 @@ final class HostileCorpusTests: XCTestCase {
         }
         var written: [String: Data] = [:]
         for file in testCase.files {
-            let path = dir + "/" + expand(file.name)
+            let path: String
+            if let hex = file.name_hex {
+                // Not UTF-8: created through the byte-level API.
+                let bytes = [UInt8](Data(hexString: hex))
+                let fd = (dir.utf8 + [UInt8(ascii: "/")] + bytes + [0]).withContiguousStorageIfAvailable {
+                    $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_EXCL, 0o644) }
+                } ?? -1
+                XCTAssertGreaterThanOrEqual(fd, 0, "\(name): create \(hex)")
+                if fd >= 0 { close(fd) }
+                continue
+            }
+            let fileName = expand(file.name ?? "")
+            path = dir + "/" + fileName
+            // Task directories: the parents of a nested name are made first.
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             switch file.kind {
-            case "fifo": XCTAssertEqual(mkfifo(path, 0o600), 0, "\(name): mkfifo \(file.name)")
+            case "fifo": XCTAssertEqual(mkfifo(path, 0o600), 0, "\(name): mkfifo \(fileName)")
             case "directory": try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
             case "symlink": try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: expand(file.target ?? "/etc/passwd"))
             default:
                 let bytes = file.hex.map { Data(hexString: $0) } ?? Data(expand(file.text ?? "").utf8)
-                XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: bytes), "\(name): write \(file.name)")
-                written[expand(file.name)] = bytes
+                XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: bytes), "\(name): write \(fileName)")
+                written[fileName] = bytes
             }
             if let age = file.age_s {
                 var times = [timespec(tv_sec: time(nil) - Int(age), tv_nsec: 0), timespec(tv_sec: time(nil) - Int(age), tv_nsec: 0)]

@@ -45,7 +45,7 @@ func sweep(_ root: String, policy: Policy = Policy(), dryRun: Bool = false,
 /// A policy whose finalize grace does not make tests wait.
 func immediate() -> Policy {
     var policy = Policy()
-    policy.finalizeGrace = 0
+    policy.finalizeGrace = .immediately
     return policy
 }
 

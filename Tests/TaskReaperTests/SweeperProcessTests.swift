@@ -6,17 +6,7 @@ import TaskReaperTestSupport
 import XCTest
 
 /// Whole sweeps over real trees with real processes spawned as the harness spawns them.
-final class SweeperProcessTests: XCTestCase {
-    var root: TemporaryDirectory!
-    var session: String!
-    var processes: [HarnessProcess] = []
-
-    override func setUpWithError() throws {
-        root = try TemporaryDirectory()
-        session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-    }
-
-    override func tearDown() { processes.forEach { $0.stop() } }
+final class SweeperProcessTests: TreeTestCase {
 
     /// A running task whose wrapper runs `command`, as the harness records it.
     private func start(_ id: String, _ command: String, extra: [(String, String)] = []) throws -> HarnessProcess {
@@ -42,6 +32,17 @@ final class SweeperProcessTests: XCTestCase {
         XCTAssertTrue(json["status_reason"] is NSNull, "running + marker has no reason")
         XCTAssertTrue(text.contains("\"x_newer_harness\": {\n    \"n\": 1764000000000123,\n    \"f\": 1.50\n  }"), text)
         XCTAssertEqual(run.result.exitCode, 0)
+    }
+
+    /// Issue 11.7: the harness trims whatever it reads; a code padded with more than 4 KiB
+    /// of blanks is still its marker.
+    func testAMarkerPaddedWithKilobytesOfWhitespaceIsStillAMarker() throws {
+        let process = try start("bgb-0000001a", "true")
+        poll("marker") { BundleFixture.exists(session + "/bgb-0000001a.exit") }
+        XCTAssertTrue(process.waitUntilExited())
+        try BundleFixture.write(session, "bgb-0000001a.exit", "\n" + String(repeating: " ", count: 8_000) + "4" + String(repeating: "\t", count: 100))
+        XCTAssertEqual(try sweep(root.path, policy: immediate()).count(.finalize), 1)
+        XCTAssertEqual(parse(session + "/bgb-0000001a.json")["exit_code"] as? Int, 4)
     }
 
     func testExitNIsFailedWithThatCode() throws {

@@ -141,7 +141,9 @@ final class SweeperTreeTests: XCTestCase {
         XCTAssertFalse(BundleFixture.exists(dir + "/bgb-00000003.json"))
         XCTAssertTrue(BundleFixture.exists(dir + "/bgb-00000002.json"), "a linked JSON is corrupt input, reported")
         XCTAssertEqual(run.count(.reportCorrupt), 1)
-        XCTAssertEqual(run.count(.skipSymlink), 1)
+        // The linked session and the linked harness directory (issue 11.7: it went unsaid).
+        XCTAssertEqual(Set(run.log.actions(.skipSymlink).compactMap { $0["TASKREAPER_PATH"]?.description }),
+                       [tree + "/00000000000000ff", root.path + "/linked"])
         XCTAssertEqual(run.count(.removeBundle), 2)
         XCTAssertEqual(run.result.exitCode, 0)
     }
@@ -315,6 +317,51 @@ final class SweeperTreeTests: XCTestCase {
         XCTAssertEqual(run.count(.removeBundle), 0)
         XCTAssertEqual(run.log.actions(.reportCorrupt).first?["TASKREAPER_ERROR"], "field 'status' appears more than once")
         XCTAssertEqual(BundleFixture.read(dir + "/bgb-00000005.json"), json)
+    }
+
+    /// Issue 11.5: names are bytes. Two session directories whose names are not UTF-8 and
+    /// decode to the same lossy string used to alias one directory, reconciled twice at
+    /// once. Each is now reported (escaped) and left alone, as is such a file.
+    func testNamesThatAreNotUTF8AreReportedAndNeverTouched() throws {
+        let tree = root.path + "/opencode/bash-tasks"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        let valid = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
+        for bytes: [UInt8] in [[0xff, 0xfe], [0xff, 0xfd]] {
+            let path = Array(tree.utf8) + [UInt8(ascii: "/")] + bytes
+            XCTAssertEqual((path + [0]).withUnsafeBufferPointer { mkdir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 0o755) }, 0)
+            let json = path + Array("/bgb-000000b1.json".utf8)
+            let fd = (json + [0]).withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT, 0o644) }
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            close(fd)
+        }
+        let temp = Array(valid.utf8) + Array("/.bgb-000000b2.json.tmp.1.bgb-".utf8) + [0xc3, 0x28]
+        let fd = (temp + [0]).withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT, 0o644) }
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        close(fd)
+        let before = BundleFixture.snapshot(root.path)
+        let run = try sweep(root.path)
+        XCTAssertEqual(run.result.exitCode, 0)
+        XCTAssertEqual(run.count(.error), 0)
+        XCTAssertEqual(Set(run.log.actions(.skipBadName).compactMap { $0["TASKREAPER_NAME"]?.description }),
+                       ["\\xff\\xfe", "\\xff\\xfd", ".bgb-000000b2.json.tmp.1.bgb-\\xc3("])
+        XCTAssertEqual(BundleFixture.snapshot(root.path), before)
+    }
+
+    /// Issue 11.7: a FIFO, socket or directory named `<id>.json` is reported, and its
+    /// bundle's members are kept (they used to be deleted as orphans an hour later).
+    func testAJSONThatIsNotAFileIsReportedAndItsMembersKept() throws {
+        let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
+        XCTAssertEqual(mkfifo(dir + "/bgb-000000f1.json", 0o600), 0)
+        try FileManager.default.createDirectory(atPath: dir + "/bgb-000000f2.json", withIntermediateDirectories: false)
+        for id in ["bgb-000000f1", "bgb-000000f2"] {
+            try BundleFixture.write(dir, id + ".stdout", "output", ageMs: 2 * hour)
+        }
+        let run = try sweep(root.path)
+        XCTAssertEqual(run.count(.removeOrphanFile), 0)
+        XCTAssertEqual(Set(run.log.actions(.reportCorrupt).compactMap { $0["TASKREAPER_PATH"]?.description }),
+                       [dir + "/bgb-000000f1.json", dir + "/bgb-000000f2.json"])
+        XCTAssertTrue(BundleFixture.exists(dir + "/bgb-000000f1.stdout"))
+        XCTAssertTrue(BundleFixture.exists(dir + "/bgb-000000f2.stdout"))
     }
 }
 

@@ -25,10 +25,10 @@ def try_out(*args, timeout=None):
         return "?"
 
 
-def make_tree(root, bundles, sessions, kind, live_pid=None, timeout=None):
+def make_tree(root, bundles, sessions, kind, live_pid=None, timeout=None, layout="flat"):
     """Generates a test tree at root with make-tree.py (next to this file)."""
     cmd = [sys.executable, os.path.join(HERE, "make-tree.py"), root, "--bundles", str(bundles),
-           "--sessions", str(sessions), "--kind", kind] + (["--live-pid", str(live_pid)] if live_pid else [])
+           "--sessions", str(sessions), "--kind", kind, "--layout", layout] + (["--live-pid", str(live_pid)] if live_pid else [])
     subprocess.run(cmd, check=True, timeout=timeout)
 
 

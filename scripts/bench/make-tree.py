@@ -2,6 +2,7 @@
 """Generates a benchmark storage root: N bundles of 4 files over S session directories.
 
 usage: make-tree.py ROOT --bundles N [--sessions S] --kind delivered|live [--live-pid PID]
+                    [--layout flat|directory]
 
 Sessions (default S = N/20, at least 1) are named like the harness names them: the first 16
 hex characters of SHA-256(session id). They alternate between ROOT/opencode/bash-tasks and
@@ -15,6 +16,11 @@ to sessions in order (N/S each, the last one may get fewer). Each bundle is
     <id>.exit    "0"            (delivered)   |   <id>.sh  the wrapper script   (live)
 
 ids are `bgb-` + 8 hex digits.
+
+--layout directory writes each task as the current harness does (CONTRACT section 7,
+docs/formats.md section 2): `bash-<16 hex>/` with control/ (metadata.json schema 7,
+command.sh, wrapper.sh, environment.bin, manifest.blake3) and io/ (stdout, stderr, exit,
+sandbox-unavailable); directories 0700, files 0600: 9 files and 3 directories per task.
 
 delivered: status completed, exit_code 0, child_pid null (mark_terminal clears it), pgid kept,
   completion_delivered true; every file and session directory has mtime/atime 2 h ago, so a
@@ -42,6 +48,46 @@ def tree_of(s):
     return "opencode/bash-tasks" if s % 2 == 0 else "pi/bash-tasks"
 
 
+# The current harness's record: schema 7, its struct's key order (docs/formats.md section 3.1).
+KEYS7 = ["schema_version", "harness", "task_id", "session_id", "command", "mode", "workdir", "project_root",
+         "status", "started_at", "finished_at", "duration_ms", "timeout_ms", "exit_code", "child_pid", "pgid",
+         "completion_delivered", "notify_on_completion", "compressed", "pty_rows", "pty_cols", "sandbox_native",
+         "status_reason", "call_key"]
+
+
+def write_task_directory(session_fd, tid, values, i, delivered, old_ns, stdout_body, stderr_body):
+    """<session>/<tid>/control/..., io/...; every file and directory aged when delivered."""
+    values = dict(values, schema_version=7, harness="opencode", sandbox_native=False,
+                  call_key={"requester": "first-party", "key": tid, "minted": True})
+    if values["timeout_ms"] is None:
+        values["timeout_ms"] = 1_800_000
+    doc = json.dumps({k: values[k] for k in KEYS7}, indent=2, ensure_ascii=False).encode()
+    os.mkdir(tid, 0o700, dir_fd=session_fd)
+    task_fd = os.open(tid, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=session_fd)
+    contents = {
+        "control": (("metadata.json", doc), ("command.sh", values["command"].encode()),
+                    ("wrapper.sh", b"#!/bin/sh\nexec_fd=3\n"), ("environment.bin", b"AFTENV1\0" + bytes(8)),
+                    ("manifest.blake3", bytes(32))),
+        "io": (("stdout", stdout_body), ("stderr", stderr_body), ("exit", b"0" if delivered else b""),
+               ("sandbox-unavailable", b"")),
+    }
+    for sub, files in contents.items():
+        os.mkdir(sub, 0o700, dir_fd=task_fd)
+        sub_fd = os.open(sub, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=task_fd)
+        for name, body in files:
+            fd = os.open(name, FLAGS, 0o600, dir_fd=sub_fd)
+            os.write(fd, body)
+            os.close(fd)
+            if delivered:
+                os.utime(name, ns=(old_ns, old_ns), dir_fd=sub_fd, follow_symlinks=False)
+        os.close(sub_fd)
+        if delivered:
+            os.utime(sub, ns=(old_ns, old_ns), dir_fd=task_fd, follow_symlinks=False)
+    os.close(task_fd)
+    if delivered:
+        os.utime(tid, ns=(old_ns, old_ns), dir_fd=session_fd, follow_symlinks=False)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root")
@@ -49,6 +95,7 @@ def main():
     ap.add_argument("--sessions", type=int)
     ap.add_argument("--kind", choices=["delivered", "live"], required=True)
     ap.add_argument("--live-pid", type=int)
+    ap.add_argument("--layout", choices=["flat", "directory"], default="flat")
     a = ap.parse_args()
     if a.kind == "live" and not a.live_pid:
         ap.error("--kind live needs --live-pid (a running process that leads its own group)")
@@ -79,7 +126,7 @@ def main():
             os.makedirs(path, exist_ok=True)
             made_dirs.append(path)
             dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        tid = f"bgb-{i:08x}"
+        tid = f"bgb-{i:08x}" if a.layout == "flat" else f"bash-{i:016x}"
         if delivered:
             finished = now_ms - 2 * HOUR_MS
             values = {"status": "completed", "started_at": finished - 95_000 - i % 1000,
@@ -96,21 +143,24 @@ def main():
             "timeout_ms": None if i % 3 else 600_000, "notify_on_completion": True, "compressed": True,
             "pty_rows": None, "pty_cols": None, "status_reason": None,
         })
-        doc = json.dumps({k: values[k] for k in KEYS}, indent=2, ensure_ascii=False).encode()
-        files = ((".json", doc), (".stdout", stdout_bodies[i % 4].encode()), (".stderr", stderr_body),
-                 (".exit", exit_body) if delivered else (".sh", sh_body))
-        for ext, body in files:
-            fd = os.open(tid + ext, FLAGS, 0o644 if ext != ".sh" else 0o755, dir_fd=dfd)
-            os.write(fd, body)
-            os.close(fd)
-            if delivered:
-                os.utime(tid + ext, ns=(old_ns, old_ns), dir_fd=dfd, follow_symlinks=False)
+        if a.layout == "flat":
+            doc = json.dumps({k: values[k] for k in KEYS}, indent=2, ensure_ascii=False).encode()
+            files = ((".json", doc), (".stdout", stdout_bodies[i % 4].encode()), (".stderr", stderr_body),
+                     (".exit", exit_body) if delivered else (".sh", sh_body))
+            for ext, body in files:
+                fd = os.open(tid + ext, FLAGS, 0o644 if ext != ".sh" else 0o755, dir_fd=dfd)
+                os.write(fd, body)
+                os.close(fd)
+                if delivered:
+                    os.utime(tid + ext, ns=(old_ns, old_ns), dir_fd=dfd, follow_symlinks=False)
+        else:
+            write_task_directory(dfd, tid, values, i, delivered, old_ns, stdout_bodies[i % 4].encode(), stderr_body)
     if dfd >= 0:
         os.close(dfd)
     if delivered:  # a session whose last write was 2 h ago has a 2 h old directory mtime
         for d in made_dirs:
             os.utime(d, ns=(old_ns, old_ns))
-    print(f"make-tree: {a.bundles} {a.kind} bundles ({a.bundles * 4} files) in {len(made_dirs)} sessions "
+    print(f"make-tree: {a.bundles} {a.kind} {a.layout} tasks ({a.bundles * (4 if a.layout == 'flat' else 9)} files) in {len(made_dirs)} sessions "
           f"under {a.root} in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 
 

@@ -29,10 +29,13 @@
 #   LOG_TARGET=auto               taskreaper --log-target: auto = journal if journald answers, else stderr
 #   EXTRA=1                       also time `taskreaper --log-target stderr 2>/dev/null` (logging cost)
 #   KEEP=0                        1: keep BENCH_DIR afterwards
+#   LAYOUTS="flat directory"      the layouts measured, one report each (bench-results/sweep-<UTC>.md
+#                                 and sweep-directory-<UTC>.md): flat schema-4 bundles, and the
+#                                 current harness's task directories (CONTRACT section 7)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cmdline="scripts/bench/sweep-vs-peers.sh${*:+ $*}"
-for v in ROUNDS SESSIONS SCRATCH BUILD BENCH_DIR DROP_CACHES TMPFILES_AGE SETTLE QUIET QUIET_MAX REDO LOG_TARGET EXTRA KEEP; do
+for v in ROUNDS SESSIONS SCRATCH BUILD BENCH_DIR DROP_CACHES TMPFILES_AGE SETTLE QUIET QUIET_MAX REDO LOG_TARGET EXTRA KEEP LAYOUTS; do
   [ -n "${!v:-}" ] && cmdline="$v=${!v} $cmdline"
 done
 export BENCH_CMDLINE="$cmdline"
@@ -61,4 +64,6 @@ case "$SCRATCH" in /*) BIN="$SCRATCH/release/taskreaper" ;; esac
 if [ "${LOG_TARGET:-auto}" != stderr ] && [ -x scripts/start-journald.sh ]; then
   scripts/start-journald.sh || echo "sweep-vs-peers: no journald; taskreaper will log to stderr" >&2
 fi
-exec python3 scripts/bench/sweep_vs_peers.py "$@"
+for layout in ${LAYOUTS:-flat directory}; do
+  LAYOUT=$layout python3 scripts/bench/sweep_vs_peers.py "$@"
+done

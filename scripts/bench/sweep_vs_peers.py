@@ -49,6 +49,9 @@ REDO = int(os.environ.get("REDO", "3"))
 TREES = ("opencode/bash-tasks", "pi/bash-tasks", "bash-tasks")
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 MARKER = ".taskreaper-bench"
+# flat: schema-4 bundles (4 files each); directory: the current harness's task directories
+# (9 files and 3 directories each, CONTRACT section 7).
+LAYOUT = os.environ.get("LAYOUT", "flat")
 
 
 def journald_answers():
@@ -292,7 +295,7 @@ def main():
 
     # ---------------- removal: N delivered bundles ----------------
     template = os.path.join(BASE, "template")
-    benchlib.make_tree(template, N, SESSIONS, "delivered")
+    benchlib.make_tree(template, N, SESSIONS, "delivered", layout=LAYOUT)
     total_files, total_sessions = count(template)
     total_bytes = int(out("du", "-sb", template).split()[0])
     results = {name: [] for name in TOOLS}
@@ -340,7 +343,7 @@ def main():
         live_root = os.path.join(BASE, "live")
         pid = start_live()
         try:
-            benchlib.make_tree(live_root, N, SESSIONS, "live", live_pid=pid)
+            benchlib.make_tree(live_root, N, SESSIONS, "live", live_pid=pid, layout=LAYOUT)
             os.sync()
             before = snapshot(live_root)
             # Untimed check run (and warm-up for both): --json, every task seen, no action at all.
@@ -391,7 +394,8 @@ def main():
     cpu_of = {k: benchlib.med_cpu(v) for k, v in results.items()}
     all_runs = [r for v in list(results.values()) + list(noop.values()) for r in v]
     L = []
-    L.append(f"# taskreaper sweep vs peers: {N} delivered bundles, {ROUNDS} interleaved rounds")
+    what = "delivered bundles (flat, schema 4)" if LAYOUT == "flat" else "delivered task directories (schema 7, 9 files each)"
+    L.append(f"# taskreaper sweep vs peers: {N} {what}, {ROUNDS} interleaved rounds")
     L.append("")
     L += benchlib.report_head(CMDLINE, started, finished, cpu, BASE, fs)
     if HAVE_TR:
@@ -524,7 +528,7 @@ def main():
         L += [f"- {p}" for p in problems]
     report = "\n".join(L) + "\n"
     print(report)
-    benchlib.write_report(report, REPO, "sweep", started)
+    benchlib.write_report(report, REPO, "sweep" if LAYOUT == "flat" else f"sweep-{LAYOUT}", started)
     if not KEEP:
         shutil.rmtree(BASE, ignore_errors=True)
     sys.exit(1 if problems else 0)

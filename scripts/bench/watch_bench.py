@@ -2,7 +2,8 @@
 """Benchmarks of `taskreaper watch` (issue #3), each against a peer or target in the same run.
 
 usage: watch_bench.py  (env: BIN=.build/release/taskreaper, TASKS=200, SESSIONS=10000,
-       BUNDLES=100000, BURST=10000, IDLE_SECONDS=60, BENCH_DIR=/var/tmp/taskreaper-watch-bench)
+       BUNDLES=100000, BURST=10000, DIR_TASKS=10000, IDLE_SECONDS=60,
+       BENCH_DIR=/var/tmp/taskreaper-watch-bench)
 See scripts/bench/watch.sh, the one command that builds and runs this.
 """
 import datetime, json, os, platform, shutil, socket, statistics, subprocess, sys, threading, time
@@ -13,6 +14,7 @@ TASKS = int(os.environ.get("TASKS", "200"))
 SESSIONS = int(os.environ.get("SESSIONS", "10000"))
 BUNDLES = int(os.environ.get("BUNDLES", "100000"))
 BURST = int(os.environ.get("BURST", "10000"))
+DIR_TASKS = int(os.environ.get("DIR_TASKS", "10000"))
 IDLE = int(os.environ.get("IDLE_SECONDS", "60"))
 HERE = os.path.dirname(os.path.abspath(__file__))
 GRACE_MS = 100
@@ -127,6 +129,57 @@ def pct(values, p):
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def task_directory(session, n, pid, started):
+    """A running task directory of the current harness (schema 7), io/exit empty."""
+    tid = f"bash-{n:016x}"
+    t = os.path.join(session, tid)
+    for sub in ("control", "io"):
+        os.makedirs(os.path.join(t, sub), mode=0o700)
+    for name in ("io/stdout", "io/stderr", "io/exit", "io/sandbox-unavailable", "control/command.sh"):
+        open(os.path.join(t, name), "w").close()
+    doc = dict(task_doc(tid, pid, started), schema_version=7, timeout_ms=1_800_000)
+    write_json(os.path.join(t, "control", "metadata.json"), doc)
+    return t
+
+
+def latency_in_place(root):
+    """A marker written in place into io/exit of a task directory whose process stays alive
+    (as the harness's PTY waiter or a wrapper writes it): only the io/ watch can see it.
+    Marker write -> finalized record, beyond the grace."""
+    session = os.path.join(root, "opencode/bash-tasks/00000000000000bb")
+    os.makedirs(session)
+    live = subprocess.Popen(["setsid", "sleep", "3600"])
+    w = Watch(root, "--finalize-grace", f"{GRACE_MS}ms")
+    lat = []
+    try:
+        time.sleep(0.2)
+        dirs = [task_directory(session, i, live.pid, now_ms()) for i in range(TASKS)]
+        time.sleep(0.5)  # the watcher sees them alive and watches their io/ (what is measured is the marker)
+        for t in dirs:
+            with open(os.path.join(t, "io", "exit"), "r+") as f:  # in place: same inode, no rename
+                f.write("0")
+            record = os.path.join(t, "control", "metadata.json")
+            assert wait_status(record, ("completed",)), t
+            lat.append((os.stat(record).st_mtime_ns - os.stat(os.path.join(t, "io", "exit")).st_mtime_ns) / 1e6 - GRACE_MS)
+    finally:
+        w.stop()
+        live.kill()
+        live.wait()
+    return lat
+
+
+def directory_budget(root, live_pid):
+    """Watches and RSS for DIR_TASKS live task directories (control/ and io/ watched each)."""
+    subprocess.run([sys.executable, os.path.join(HERE, "make-tree.py"), root, "--bundles", str(DIR_TASKS),
+                    "--sessions", str(max(1, DIR_TASKS // 10)), "--kind", "live", "--live-pid", str(live_pid),
+                    "--layout", "directory"], check=True)
+    w = Watch(root)
+    try:
+        return w.ready_after, w.rss_kib(), w.inotify_watches()
+    finally:
+        w.stop()
+
+
 def latency(root):
     """Marker rename -> finalized JSON, beyond the grace; SIGKILL -> finalized JSON."""
     session = os.path.join(root, "opencode/bash-tasks/00000000000000aa")
@@ -233,18 +286,26 @@ def burst(root):
     return watch_s, sweep_s, left
 
 
+def with_live_process(measure, root):
+    """measure(root, pid) with one real live process (its own group) standing for every
+    live task of the tree; the process and the tree are gone afterwards."""
+    live = subprocess.Popen(["setsid", "sleep", "3600"])
+    try:
+        return measure(root, live.pid)
+    finally:
+        live.kill()
+        live.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     shutil.rmtree(BASE, ignore_errors=True)
     os.makedirs(BASE)
     marker_lat, death_lat = latency(os.path.join(BASE, "latency"))
+    in_place_lat = latency_in_place(os.path.join(BASE, "in-place"))
     ticks, switches, peer_ticks = idle(os.path.join(BASE, "latency"))
-    live = subprocess.Popen(["setsid", "sleep", "3600"])
-    try:
-        ready_s, rss, watches = scale(os.path.join(BASE, "scale"), live.pid)
-    finally:
-        live.kill()
-        live.wait()
-    shutil.rmtree(os.path.join(BASE, "scale"), ignore_errors=True)
+    ready_s, rss, watches = with_live_process(scale, os.path.join(BASE, "scale"))
+    dir_ready, dir_rss, dir_watches = with_live_process(directory_budget, os.path.join(BASE, "directories"))
     watch_s, sweep_s, left = burst(os.path.join(BASE, "burst"))
     lines = [
         "# watch benchmarks",
@@ -257,6 +318,11 @@ def main():
         "|---|---|---|",
         f"| marker rename -> finalized JSON beyond the {GRACE_MS} ms grace, {len(marker_lat)} tasks | "
         f"p50 {pct(marker_lat, 50):.1f} ms, p99 {pct(marker_lat, 99):.1f} ms, max {max(marker_lat):.1f} ms | p50 <= 10 ms, p99 <= 50 ms |",
+        f"| marker written in place into io/exit of a live task directory -> finalized record beyond the grace, "
+        f"{len(in_place_lat)} tasks | p50 {pct(in_place_lat, 50):.1f} ms, p99 {pct(in_place_lat, 99):.1f} ms, "
+        f"max {max(in_place_lat):.1f} ms | p50 <= 10 ms, p99 <= 50 ms |",
+        f"| {DIR_TASKS} live task directories in {max(1, DIR_TASKS // 10)} sessions: first pass, RSS, inotify watches | "
+        f"{dir_ready:.1f} s, {dir_rss / 1024:.1f} MiB, {dir_watches} watches ({dir_watches / DIR_TASKS:.2f} per task) | |",
         f"| SIGKILL (no marker) -> finalized JSON, {len(death_lat)} tasks | p50 {pct(death_lat, 50):.1f} ms, "
         f"max {max(death_lat):.1f} ms | <= 100 ms |",
         f"| idle {IDLE} s: CPU ticks (1/{TICKS} s), context switches | {ticks} ticks, {switches} switches "

@@ -1,15 +1,17 @@
 #ifndef TASKREAPER_CLINUX_H
 #define TASKREAPER_CLINUX_H
 // Linux interfaces the Swift Glibc module does not export: epoll, signalfd, pidfd
-// (glibc 2.36+), the inotify event layout, accept4, SO_PEERCRED and statx. No _GNU_SOURCE here:
+// (glibc 2.36+), the inotify event layout, accept4, SO_PEERCRED and statx (and, in CLinuxFiles.h,
+// renameat2 RENAME_NOREPLACE and getrandom). No _GNU_SOURCE here:
 // it would make this module's libc types differ from Swift's Glibc module; what needs it
-// lives in CLinux.c.
+// lives in CLinux.c and CLinuxFiles.c.
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/pidfd.h>
 #include <sys/inotify.h>
 #include <signal.h>
 #include <stddef.h>
+#include "CLinuxFiles.h"
 
 // sigaddset et al. are macros in some glibc configurations: give Swift functions.
 static inline int taskreaper_block_signals(const int *signals, int count, sigset_t *set) {
@@ -41,6 +43,7 @@ struct taskreaper_file_status {
     long long size;
     unsigned long long device;
     unsigned long long inode;
+    unsigned long long links;
     long long mtime_sec, mtime_nsec;
     long long ctime_sec, ctime_nsec;
     long long btime_sec, btime_nsec;

@@ -17,6 +17,12 @@ public struct ActionReport: Sendable {
     public var details: [(key: String, value: JSONValue)] = []
     /// The human sentence: MESSAGE in the journal.
     public var message: String
+    /// When the state acted on began (a removed bundle's JSON mtime, Unix ms): for the
+    /// console's "delivered 2h ago"; not a field of the journal entry or the JSON line.
+    public var since: Millis?
+    /// A batch's tasks (routine removals of one session, issue 14): the journal gets
+    /// `TASKREAPER_TASK_ID` once per task in one entry.
+    public var taskIDs: [String] = []
 
     public init(_ action: ActionKind, path: String, location: Location, message: String) {
         self.action = action
@@ -26,12 +32,17 @@ public struct ActionReport: Sendable {
     }
 
     /// Every fact, in the order of a `--json` line (README "Output").
-    func fields(dryRun: Bool) -> ReportFields {
+    func fields(dryRun: Bool, at time: Millis) -> ReportFields {
         var fields = ReportFields()
+        fields.addLineHeader(at: time)
         fields.add("action", .string(action.rawValue))
         fields.add("path", .string(path))
         fields.add("dry_run", .bool(dryRun))
-        fields.add("task_id", location.taskID)
+        if taskIDs.isEmpty {
+            fields.add("task_id", location.taskID)
+        } else {
+            fields.add("task_id", .array(taskIDs.map(JSONValue.string)), repeated: true)
+        }
         fields.add("session", location.session)
         fields.add("session_id", sessionID)
         fields.add("harness", location.harness)

@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 import TaskReaperCore
 import TaskReaperSystem
@@ -11,6 +12,25 @@ public final class Reporter: Sendable {
     /// Reports describe what would be done; nothing is changed.
     public let dryRun: Bool
     private let tally = ActionCounters()
+    /// Human lines (README "Console output"); nil: none.
+    public let console: Console?
+    /// Whether each report goes to the logger (the journal); the summary always does. Off for
+    /// a dry run under `--log-target auto`: 20 000 "would" entries are no record of anything.
+    public let logsItems: Bool
+    private let clock: @Sendable () -> Millis
+    /// `--json` lines of a one-shot pass, held until the summary and written in a stable
+    /// order (root, harness, session; within a session as reported) instead of the order of
+    /// the worker threads; nil: written as they come (watch).
+    private let holdsLines: Bool
+    private let heldLines = Mutex<[HeldLine]>([])
+
+    private struct HeldLine {
+        let root: String
+        let harness: String
+        let session: String
+        let sequence: Int
+        let line: String
+    }
 
     public struct Counters: Sendable, Equatable {
         public var actions: [ActionKind: Int] = [:]
@@ -39,19 +59,93 @@ public final class Reporter: Sendable {
     }
 
     /// `jsonLinesFD`: where `--json` lines go (stdout), nil without `--json`.
-    public init(logger: Logger, jsonLinesFD: Int32? = nil, dryRun: Bool = false) {
+    /// `ordersJSONLines`: hold `--json` lines until the summary and write them sorted (sweep).
+    public init(logger: Logger, jsonLinesFD: Int32? = nil, dryRun: Bool = false, console: Console? = nil, logsItems: Bool = true,
+                ordersJSONLines: Bool = false, clock: @escaping @Sendable () -> Millis = WallClock.now) {
         self.logger = logger
         self.jsonLines = jsonLinesFD.map(OutputLines.init)
         self.dryRun = dryRun
+        self.console = console
+        self.logsItems = logsItems
+        self.clock = clock
+        holdsLines = ordersJSONLines && jsonLinesFD != nil
     }
 
     public var counters: Counters { tally.snapshot }
 
     public func report(_ report: ActionReport) {
-        let fields = report.fields(dryRun: dryRun)
-        logger.log(level: report.action.level, "\(report.message)", metadata: fields.journalMetadata(messageID: report.action.messageID))
+        let fields = report.fields(dryRun: dryRun, at: clock())
+        announce(report, fields)
         tally.add(report.action)
-        jsonLines?.write(JSONWriter.compact(.object(fields.jsonObject)))
+        writeLine(report, fields)
+    }
+
+    /// Routine removals of one session in one pass (issue 14): one journal entry and one
+    /// console line for all of them (MESSAGE names the count, `TASKREAPER_TASK_ID` once per
+    /// task), while each keeps its own `--json` line and count. Journald stores 20 000
+    /// entries slowly and rate-limits a service at 10 000 per 30 s; a session's worth of
+    /// "removed" is one fact.
+    func reportBatch(_ reports: [ActionReport], as summary: ActionReport) {
+        guard reports.count > 1 else { reports.forEach(report); return }
+        let now = clock()
+        for report in reports {
+            tally.add(report.action)
+            writeLine(report, report.fields(dryRun: dryRun, at: now))
+        }
+        announce(summary, summary.fields(dryRun: dryRun, at: now))
+    }
+
+    /// The journal entry (unless items are not logged) and the console line.
+    private func announce(_ report: ActionReport, _ fields: ReportFields) {
+        if logsItems {
+            logger.log(level: report.action.level, "\(report.message)", metadata: fields.journalMetadata(messageID: report.action.messageID))
+        }
+        console?.show(report, dryRun: dryRun)
+    }
+
+    private func writeLine(_ report: ActionReport, _ fields: ReportFields) {
+        guard let jsonLines else { return }
+        let line = JSONWriter.compact(.object(fields.jsonObject))
+        if holdsLines {
+            let location = report.location
+            heldLines.withLock { held in
+                held.append(HeldLine(root: location.root, harness: location.harness ?? "", session: location.session ?? "",
+                                     sequence: held.count, line: line))
+            }
+        } else {
+            jsonLines.write(line)
+        }
+    }
+
+    /// The held lines, sorted: roots in the order given, then harness (legacy first),
+    /// session, and the order reported (one thread reports a session's lines, in order).
+    private func flushHeldLines(roots: [String]) {
+        guard holdsLines, let jsonLines else { return }
+        let held = heldLines.withLock { held in defer { held.removeAll() }; return held }
+        guard !held.isEmpty else { return }
+        var rank: [String: Int] = [:]
+        for (index, root) in roots.enumerated() where rank[root] == nil { rank[root] = index }
+        let sorted = held.sorted { a, b in
+            let (ra, rb) = (rank[a.root] ?? Int.max, rank[b.root] ?? Int.max)
+            if ra != rb { return ra < rb }
+            if a.root != b.root { return a.root < b.root }
+            if a.harness != b.harness { return a.harness < b.harness }
+            if a.session != b.session { return a.session < b.session }
+            return a.sequence < b.sequence
+        }
+        var bytes: [UInt8] = []
+        for entry in sorted {
+            bytes.append(contentsOf: entry.line.utf8)
+            bytes.append(UInt8(ascii: "\n"))
+        }
+        jsonLines.write(bytes: bytes)
+    }
+
+    /// Not an action, not counted: a warning about the run itself (no root found...), in the
+    /// journal when it gets the summary, and on stderr unless quiet.
+    public func warn(_ message: String) {
+        logger.warning("\(message)", metadata: ["TASKREAPER_DRY_RUN": .string(dryRun ? "1" : "0")])
+        console?.warning(message)
     }
 
     /// Not an action, not counted: detail an operator may ask for (--log-level debug).
@@ -74,7 +168,9 @@ public final class Reporter: Sendable {
     public func summarize(roots: [String], durationMs: Millis) -> JSONObject {
         let counters = self.counters
         let message = Self.summarySentence(counters, roots: roots.count, dryRun: dryRun, durationMs: durationMs)
+        flushHeldLines(roots: roots)
         var fields = ReportFields()
+        fields.addLineHeader(at: clock())
         fields.add("action", .string(ActionKind.summary.rawValue))
         fields.add("dry_run", .bool(dryRun))
         fields.add("roots", .array(roots.map(JSONValue.string)))
@@ -88,6 +184,7 @@ public final class Reporter: Sendable {
                    metadata: fields.journalMetadata(messageID: ActionKind.summary.messageID))
         let object = fields.jsonObject
         jsonLines?.write(JSONWriter.compact(.object(object)))
+        console?.summary(message)
         return object
     }
 
@@ -105,6 +202,7 @@ public final class Reporter: Sendable {
         add(.reportCorrupt, "corrupt")
         add(.skipUnsupportedSchema, "unsupported schema")
         add(.skipSymlink, "symlinks skipped")
+        add(.skipBadName, "non-UTF-8 names skipped")
         add(.skipLockedRoot, "roots locked")
         add(.skipReaderFloor, "roots left to a newer harness")
         add(.rescan, "rescans")

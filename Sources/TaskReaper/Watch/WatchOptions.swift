@@ -1,9 +1,9 @@
 import TaskReaperCore
 
 public struct WatchOptions: Sendable {
-    /// A full rescan this often even when inotify saw everything (0 disables). Rare: a
+    /// A full rescan this often even when inotify saw everything (`.never`: none). Rare: a
     /// safety net against what inotify cannot see (e.g. changes on another NFS client).
-    public var rescanInterval: Millis = 6 * .hour
+    public var rescanInterval: Threshold = .after(6 * .hour)
     /// While the inotify watch limit leaves part of the trees unwatched, that part is
     /// covered by a full rescan this often.
     public var uncoveredRescanInterval: Millis = 5 * .minute

@@ -15,6 +15,14 @@ final class WatchRegistry {
         var lockReported = false
         /// The root's aft.db while the root is open.
         var mirror: TaskMirror?
+        /// Where the root's appearing or going is watched: its parent, or while that is
+        /// missing too, the nearest existing ancestor (`RootPath.watchPoint`).
+        var watchPoint: String?
+        var watchPointWD: Int32?
+        /// Device and inode while open: the same directory named twice is opened once.
+        var identity: StorageRoot.Identity?
+        /// The same directory as another root (by device and inode): not waited for.
+        var duplicate = false
     }
 
     private struct TreeState {
@@ -28,9 +36,12 @@ final class WatchRegistry {
     private(set) var roots: [RootState]
     private var targets: [Int32: WatchTarget] = [:]
     private var watched: [WatchTarget: Int32] = [:]
-    /// Parent directory watch -> the roots in it (several roots may share a parent).
+    /// Watch point (parent or nearest existing ancestor) -> the roots watched from it
+    /// (several roots may share one).
     private var rootParents: [Int32: [Int]] = [:]
     private var trees: [String: TreeState] = [:]
+    /// Per session, the task directories' control/ and io/ watched (by path).
+    private var taskFiles: [SessionKey: Set<String>] = [:]
     private(set) var watchLimitReached = false
     /// While the watch limit leaves part of the trees unwatched: the next covering rescan.
     private(set) var uncoveredRescanAt: Millis?
@@ -51,6 +62,8 @@ final class WatchRegistry {
 
     var rootPaths: [String] { roots.map(\.path) }
     var openRootCount: Int { roots.filter { $0.handle != nil }.count }
+    /// Roots not open yet (missing, locked, failing), for `ctl status` and STATUS=.
+    var waitingRoots: [String] { roots.filter { $0.handle == nil && !$0.duplicate }.map(\.path) }
     var treeCount: Int { trees.count }
     /// Session directories with a watch.
     private(set) var sessionCount = 0
@@ -66,22 +79,47 @@ final class WatchRegistry {
         _ = addWatch(directory, mask: Inotify.sessionMask, target: .session(key))
     }
 
-    func forgetSession(_ key: SessionKey) { removeWatch(.session(key)) }
+    func forgetSession(_ key: SessionKey) {
+        removeWatch(.session(key))
+        watchTaskFiles(key, [])
+    }
+
+    /// The task directories' control/ and io/ of a session to watch now: exactly these (a
+    /// task that went terminal, or was removed, loses its watches with the next reconcile).
+    func watchTaskFiles(_ key: SessionKey, _ directories: [DirectoryHandle]) {
+        let current = taskFiles[key] ?? []
+        let wanted = Set(directories.map(\.path))
+        guard current != wanted else { return }
+        for path in current.subtracting(wanted) { removeWatch(.taskFiles(key, path)) }
+        var watching = current.intersection(wanted)
+        for directory in directories where !current.contains(directory.path) {
+            if addWatch(directory, mask: Inotify.taskFilesMask, target: .taskFiles(key, directory.path)) != nil {
+                watching.insert(directory.path)
+            }
+        }
+        taskFiles[key] = watching.isEmpty ? nil : watching
+    }
 
     // MARK: Roots
 
-    /// Opens every root not open yet (locking it unless a dry run).
-    func openRoots() {
-        var seen = Set<StorageRoot.Identity>()
+    /// Opens every root not open yet (locking it unless a dry run); a missing one is
+    /// waited for from its watch point. Returns how many were opened now.
+    @discardableResult
+    func openRoots() -> Int {
+        var seen = Set(roots.compactMap(\.identity))
+        var opened = 0
         for index in roots.indices where roots[index].handle == nil {
             roots[index].retryAt = nil
-            watchParent(of: index)
+            roots[index].duplicate = false
+            watchRoot(index)  // first: a root created after the check below raises an event
             let path = roots[index].path
-            guard PathProbe.exists(path) else { continue }  // comes back: the parent watch says so
+            guard PathProbe.exists(path) else { continue }  // comes back: the watch point says so
             switch StorageRoot.open(path, lock: !context.dryRun, seen: &seen, context: context,
                                     reportLocked: !roots[index].lockReported) {
             case .opened(let handle):
+                opened += 1
                 roots[index].handle = handle
+                roots[index].identity = (try? handle.status()).map { StorageRoot.Identity(device: $0.device, inode: $0.inode) }
                 roots[index].mirror = TaskMirror(root: handle, rootPath: path, policy: context.policy)
                 roots[index].lockReported = false
                 roots[index].wd = addWatch(handle, mask: Inotify.rootMask, target: .root(index))
@@ -90,11 +128,12 @@ final class WatchRegistry {
                 roots[index].lockReported = true
                 roots[index].retryAt = context.clock().adding(options.rootRetryInterval)
             case .duplicate:
-                break
+                roots[index].duplicate = true
             case .failed:
                 roots[index].retryAt = context.clock().adding(options.rootRetryInterval)
             }
         }
+        return opened
     }
 
     /// A root's retry time has come: true when the caller should retry and rescan.
@@ -104,18 +143,43 @@ final class WatchRegistry {
         return true
     }
 
-    /// The parent of a root tells when the root goes away or comes back.
-    private func watchParent(of index: Int) {
-        guard !rootParents.values.contains(where: { $0.contains(index) }) else { return }
-        let components = roots[index].path.split(separator: "/", omittingEmptySubsequences: true)
-        guard components.count > 0 else { return }
-        let parent = "/" + components.dropLast().joined(separator: "/")
-        do {
-            let wd = try inotify.addWatch(path: parent, mask: Inotify.parentMask)
-            rootParents[wd, default: []].append(index)
-        } catch {
-            // Without it a vanished root is noticed by the retry timer only.
-            roots[index].retryAt = context.clock().adding(options.rootRetryInterval)
+    /// Watches the root's watch point: its parent (which tells when the root goes away or
+    /// comes back) or, while the parent is missing too, the nearest existing ancestor
+    /// (which tells when the next directory on the way appears; then the watch moves down).
+    /// Watch first, look second: a directory created in between is found by the look.
+    private func watchRoot(_ index: Int) {
+        while let point = RootPath.watchPoint(for: roots[index].path) {
+            if point == roots[index].watchPoint, roots[index].watchPointWD != nil { return }
+            unwatchRoot(index)
+            do {
+                let wd = try inotify.addWatch(path: point, mask: Inotify.ancestorMask)
+                rootParents[wd, default: []].append(index)
+                roots[index].watchPoint = point
+                roots[index].watchPointWD = wd
+            } catch {
+                // Without it the root is looked for by the retry timer only.
+                roots[index].retryAt = context.clock().adding(options.rootRetryInterval)
+                return
+            }
+            // Did the next directory appear before the watch was in place? Then go deeper.
+            if RootPath.watchPoint(for: roots[index].path) == point { return }
+        }
+    }
+
+    /// Stops watching the root's watch point (the kernel's watch goes once no root and no
+    /// other target uses it).
+    private func unwatchRoot(_ index: Int) {
+        defer {
+            roots[index].watchPoint = nil
+            roots[index].watchPointWD = nil
+        }
+        guard let wd = roots[index].watchPointWD, var indices = rootParents[wd] else { return }
+        indices.removeAll { $0 == index }
+        if indices.isEmpty {
+            rootParents[wd] = nil
+            if targets[wd] == nil { inotify.removeWatch(wd) }
+        } else {
+            rootParents[wd] = indices
         }
     }
 
@@ -123,6 +187,7 @@ final class WatchRegistry {
         let path = roots[index].path
         removeWatch(.root(index))
         roots[index].wd = nil
+        roots[index].identity = nil
         roots[index].handle = nil  // releases the lock (once the trees and the mirror let go too)
         roots[index].mirror = nil
         var changes = RegistryChanges()
@@ -182,8 +247,12 @@ final class WatchRegistry {
         guard trees.removeValue(forKey: path) != nil else { return RegistryChanges() }
         removeWatch(.tree(path))
         for target in watched.keys {
-            if case .session(let key) = target, key.tree == path { removeWatch(target) }
+            switch target {
+            case .session(let key) where key.tree == path, .taskFiles(let key, _) where key.tree == path: removeWatch(target)
+            default: break
+            }
         }
+        taskFiles = taskFiles.filter { $0.key.tree != path }
         return RegistryChanges(forgottenTrees: [path])
     }
 
@@ -201,14 +270,7 @@ final class WatchRegistry {
                 continue
             }
             if let indices = rootParents[event.wd] {
-                if event.watchEnded { rootParents[event.wd] = nil }
-                for index in indices where roots[index].path.split(separator: "/").last.map(String.init) == event.name {
-                    if event.vanished, roots[index].handle != nil { changes.merge(rootGone(index)) }
-                    if event.appeared {
-                        openRoots()
-                        changes.rescan = changes.rescan ?? "root \(roots[index].path) appeared"
-                    }
-                }
+                changes.merge(handleWatchPoint(event, roots: indices))
                 continue
             }
             guard let target = targets[event.wd] else { continue }
@@ -221,11 +283,58 @@ final class WatchRegistry {
         return changes
     }
 
+    /// An event on a watch point: the root itself (in its parent) or the next directory on
+    /// the way to it (in an ancestor) appeared or went, or the watch point itself went.
+    private func handleWatchPoint(_ event: Inotify.Event, roots indices: [Int]) -> RegistryChanges {
+        var changes = RegistryChanges()
+        if event.watchEnded || event.selfGone {
+            // The watch point itself was deleted or moved: every root waiting there looks
+            // for a new one; an open root whose path no longer leads to it is gone.
+            if event.watchEnded { rootParents[event.wd] = nil }
+            for index in indices {
+                if event.watchEnded, roots[index].watchPointWD == event.wd {
+                    roots[index].watchPoint = nil
+                    roots[index].watchPointWD = nil
+                } else {
+                    unwatchRoot(index)
+                }
+                if roots[index].handle != nil, !PathProbe.exists(roots[index].path) { changes.merge(rootGone(index)) }
+            }
+            if openRoots() > 0 { changes.rescan = changes.rescan ?? "a root appeared" }
+            return changes
+        }
+        guard let name = event.name else { return changes }
+        for index in indices {
+            guard let point = roots[index].watchPoint else { continue }
+            let parts = RootPath.components(roots[index].path)
+            let depth = RootPath.components(point).count
+            guard depth < parts.count, parts[depth] == name else { continue }
+            if depth == parts.count - 1 {
+                // The root itself, in its parent.
+                if event.vanished, roots[index].handle != nil { changes.merge(rootGone(index)) }
+                if event.appeared, openRoots() > 0 {
+                    changes.rescan = changes.rescan ?? "root \(roots[index].path) appeared"
+                }
+            } else if event.appeared {
+                // A directory on the way: watch from further down (and open the root if a
+                // `mkdir -p` already made all of it).
+                if openRoots() > 0 { changes.rescan = changes.rescan ?? "root \(roots[index].path) appeared" }
+            }
+        }
+        return changes
+    }
+
     private func handle(_ event: Inotify.Event, on target: WatchTarget) -> RegistryChanges {
         switch target {
         case .session(let key):
             if event.watchEnded { return RegistryChanges(forgotten: [key]) }
             return event.selfGone ? RegistryChanges() : RegistryChanges(look: [key])
+        case .taskFiles(let key, let path):
+            if event.watchEnded {
+                taskFiles[key]?.remove(path)
+                return RegistryChanges()
+            }
+            return RegistryChanges(look: [key])
         case .tree(let path):
             if event.watchEnded { return forgetTree(path) }
             guard let name = event.name else { return RegistryChanges() }

@@ -11,6 +11,9 @@ enum WatchTarget: Hashable {
     case tree(String)
     /// A session directory: bundles change here.
     case session(SessionKey)
+    /// A task directory's `control/` or `io/` (by path) in a session: its record is replaced
+    /// there, its marker written in place.
+    case taskFiles(SessionKey, String)
 }
 
 /// A session directory, by its tree's path and its name.

@@ -10,9 +10,9 @@ struct WatchTimers {
     private var statusDueAt: Millis?
     private var statusSentAt: Millis = 0
 
-    mutating func start(now: Millis, watchdog: Millis?, rescanInterval: Millis) {
+    mutating func start(now: Millis, watchdog: Millis?, rescanInterval: Threshold) {
         watchdogAt = watchdog.map { now.adding($0) }
-        safetyRescanAt = rescanInterval > 0 ? now.adding(rescanInterval) : nil
+        safetyRescanAt = rescanInterval.deadline(from: now)
     }
 
     /// The earliest of these timers.
@@ -24,9 +24,9 @@ struct WatchTimers {
         return true
     }
 
-    mutating func safetyRescanDue(now: Millis, interval: Millis) -> Bool {
+    mutating func safetyRescanDue(now: Millis, interval: Threshold) -> Bool {
         guard let at = safetyRescanAt, at <= now else { return false }
-        safetyRescanAt = now.adding(interval)
+        safetyRescanAt = interval.deadline(from: now)
         return true
     }
 

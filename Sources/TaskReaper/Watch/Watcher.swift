@@ -95,8 +95,8 @@ public final class Watcher {
         let now = context.clock()
         if timers.watchdogDue(now: now, interval: notifier.watchdogInterval()) { notifier.notify("WATCHDOG=1") }
         queue.promoteDue(now: now)
-        if registry.retryDue(now: now) {
-            registry.openRoots()
+        // A retry that opens nothing (a root still missing, still locked) is no new pass.
+        if registry.retryDue(now: now), registry.openRoots() > 0 {
             rescan(reason: "root retry")
         }
         if timers.safetyRescanDue(now: now, interval: options.rescanInterval) {
@@ -134,8 +134,11 @@ public final class Watcher {
         if let reason = changes.rescan { rescan(reason: reason) }
     }
 
-    /// Look at everything: every tree of every open root, every session in them.
+    /// Look at everything: every root not open yet is looked for again (so SIGHUP and
+    /// `ctl rescan` pick up a root inotify could not announce), then every tree of every
+    /// open root, every session in them.
     private func rescan(reason: String) {
+        registry.openRoots()
         apply(registry.discover())
         var event = ActionReport(.rescan, path: registry.rootPaths.joined(separator: ":"),
                                  location: Location(root: registry.rootPaths.first ?? "", harness: nil),
@@ -143,6 +146,7 @@ public final class Watcher {
         event.reason = reason
         context.reporter.report(event)
         reconcileDirty()
+        timers.statusChanged(now: context.clock())  // roots may have opened
     }
 
     // MARK: Reconciling
@@ -169,6 +173,13 @@ public final class Watcher {
             }
             apply(outcome, to: key)
         }
+        // Empty sessions go together, after one look at who holds them open; in a dry run
+        // they stay (and stay watched).
+        let removed = SessionDirectoryRemoval.removeEmpty(results.compactMap { $0?.removal }, context: context)
+        if !context.dryRun {
+            for key in removed { registry.forgetSession(key) }
+            apply(RegistryChanges(forgotten: removed))
+        }
         timers.statusChanged(now: context.clock())
     }
 
@@ -178,6 +189,7 @@ public final class Watcher {
             apply(RegistryChanges(forgotten: [key]))
             return
         }
+        registry.watchTaskFiles(key, outcome.watchDirectories)
         var due = outcome.nextDue
         switch processes.update(key, live: outcome.liveProcesses) {
         case .watched: break
@@ -212,8 +224,13 @@ public final class Watcher {
 
     private func status() -> String {
         let c = context.reporter.counters
+        let waiting = registry.waitingRoots
+        if registry.openRootCount == 0 {
+            return "0 roots; waiting for: " + waiting.joined(separator: ", ")
+        }
         return "\(registry.sessionCount) sessions in \(registry.treeCount) trees, \(processes.count) processes watched; "
             + "\(c[.finalize]) finalized, \(c[.removeBundle]) removed, \(c[.error]) errors"
+            + (waiting.isEmpty ? "" : "; waiting for \(waiting.count) more root\(waiting.count == 1 ? "" : "s")")
     }
 
     // MARK: For tests and `ctl status`
@@ -227,6 +244,7 @@ extension Watcher: ControlRequests {
         var object = JSONObject()
         object["roots"] = .array(registry.rootPaths.map { .string($0) })
         object["roots_watched"] = .integer(registry.openRootCount)
+        object["waiting_for"] = .array(registry.waitingRoots.map { .string($0) })
         object["trees"] = .integer(registry.treeCount)
         object["sessions"] = .integer(registry.sessionCount)
         object["inotify_watches"] = .integer(registry.watchCount)

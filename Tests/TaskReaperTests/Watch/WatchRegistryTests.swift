@@ -52,11 +52,13 @@ final class WatchRegistryTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root.path + "/opencode", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: root.path + "/opencode/bash-tasks", withDestinationPath: elsewhere.path)
         try FileManager.default.createSymbolicLink(atPath: root.path + "/bash-tasks", withDestinationPath: elsewhere.path)
+        try FileManager.default.createDirectory(atPath: elsewhere.path + "/bash-tasks/00000000000000bb", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: root.path + "/pi", withDestinationPath: elsewhere.path)  // a linked harness dir
         let registry = try registry()
         XCTAssertEqual(registry.discover().look, [])
         XCTAssertEqual(registry.treeCount, 0)
         XCTAssertEqual(Set(log.actions(.skipSymlink).compactMap { $0["TASKREAPER_PATH"]?.description }),
-                       [root.path + "/bash-tasks", root.path + "/opencode/bash-tasks"])
+                       [root.path + "/bash-tasks", root.path + "/opencode/bash-tasks", root.path + "/pi"])
     }
 
     func testNewHarnessTreeAndSessionAreReportedAsPlacesToLook() throws {

@@ -1,0 +1,81 @@
+import Synchronization
+import TaskReaperCore
+import TaskReaperSystem
+
+/// `taskreaper list`: every task of every tree of every root, observed exactly as a sweep
+/// observes it (`BundleReconciler.observe`) and decided by the same `Decide`, but never
+/// acted on: no lock, no write, no aft.db. Problems on the way (a link where a tree should
+/// be, an unreadable directory) go to the context's reporter, as in a sweep.
+public struct TaskLister: Sendable {
+    public let roots: [String]
+    public let context: ReconcileContext
+    public let workers: Int
+
+    public init(roots: [String], context: ReconcileContext, workers: Int = 8) {
+        self.roots = roots
+        self.context = context
+        self.workers = workers
+    }
+
+    public struct Result: Sendable {
+        /// Every task, sorted by root, harness, session and id.
+        public var tasks: [TaskListing]
+        /// Roots left alone by their reader floor (a newer harness's tree).
+        public var refusedRoots: [String]
+    }
+
+    public func run() -> Result {
+        var seen = Set<StorageRoot.Identity>()
+        var sessions: [(Tree, String)] = []
+        var held: [DirectoryHandle] = []
+        var refused: [String] = []
+        for path in roots {
+            guard case .opened(let root) = StorageRoot.open(path, lock: false, seen: &seen, context: context) else { continue }
+            held.append(root)
+            guard ReaderFloorCheck.allows(root, rootPath: path, context: context) else { refused.append(path); continue }
+            for tree in Tree.discover(in: root, rootPath: path, mirror: nil, context: context) {
+                sessions += tree.sessionNames(context: context).sorted().map { (tree, $0) }
+            }
+        }
+        let work = sessions
+        let context = self.context
+        let rows = Mutex([[TaskListing]](repeating: [], count: work.count))
+        forEachConcurrently(work.count, workers: workers) { index in
+            let listed = Self.list(tree: work[index].0, session: work[index].1, context: context)
+            rows.withLock { $0[index] = listed }
+        }
+        withExtendedLifetime(held) {}
+        return Result(tasks: rows.withLock { $0 }.flatMap { $0 }, refusedRoots: refused)
+    }
+
+    /// One session's tasks, in the session's own order (`SessionEntries.tasks`).
+    static func list(tree: Tree, session name: String, context: ReconcileContext) -> [TaskListing] {
+        let session: DirectoryHandle
+        let entries: [DirectoryEntry]
+        do {
+            session = try tree.directory.openDirectory(name)
+            entries = try session.entries()
+        } catch {
+            switch error.code {
+            case .noSuchFileOrDirectory, .notDirectory, .tooManySymbolicLinkLevels: break  // gone, a file, or a link: no tasks
+            default: context.reporter.failed(error, at: tree.location(session: name), doing: "read session directory")
+            }
+            return []
+        }
+        var rows: [TaskListing] = []
+        for (taskID, layout) in SessionEntries(listing: entries, in: session).tasks {
+            let reconciler = BundleReconciler(tree: tree, session: session, sessionName: name, taskID: taskID,
+                                              layout: layout, context: context)
+            do {
+                let observation = try reconciler.observe()
+                if let row = observation.listing(at: reconciler.location, layout: layout, entryPath: reconciler.entryPath,
+                                                 policy: context.policy, now: context.clock()) {
+                    rows.append(row)
+                }
+            } catch {
+                context.reporter.failed(error, at: reconciler.location, doing: "read task \(taskID)")
+            }
+        }
+        return rows
+    }
+}
