@@ -139,15 +139,13 @@ def phase(binary, mode, seconds, base, tasks, sessions):
                     error_examples.append(line.get("message", ""))
             passes += 1
     else:
-        with open(log_path, "w") as log, faultlib.watching(binary, root, "--finalize-grace", "0s", log=log):
+        sock = os.path.join(base, "ctl.sock")
+        with open(log_path, "w") as log, faultlib.watching(binary, root, "--finalize-grace", "0s", log=log, control_socket=sock):
             w.wait()
+            counts = faultlib.ctl_status(binary, sock)["counts"]
+            finalized, errors = counts.get("finalize", 0), counts.get("error", 0)
         with open(log_path, errors="replace") as log:
-            for line in log:
-                finalized += " TASKREAPER_ACTION=finalize " in line
-                if " TASKREAPER_ACTION=error " in line:
-                    errors += 1
-                    if len(error_examples) < 3:
-                        error_examples.append(line.split(" TASKREAPER_")[0])
+            error_examples = [line.strip() for line in log if "error" in line.lower()][:3]
     out, _ = w.communicate()
     counts = json.loads(out.strip().splitlines()[-1])
     counts.update(finalized=finalized, errors=errors, passes=passes, error_examples=error_examples,
