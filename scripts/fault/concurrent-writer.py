@@ -145,7 +145,7 @@ def phase(binary, mode, seconds, base, tasks, sessions):
             counts = faultlib.ctl_status(binary, sock)["counts"]
             finalized, errors = counts.get("finalize", 0), counts.get("error", 0)
         with open(log_path, errors="replace") as log:
-            error_examples = [line.strip() for line in log if "error" in line.lower()][:3]
+            error_examples = [" ".join(line.split()) for line in log if line.split()[:2] == ["taskreaper:", "error"]][:3]
     out, _ = w.communicate()
     counts = json.loads(out.strip().splitlines()[-1])
     counts.update(finalized=finalized, errors=errors, passes=passes, error_examples=error_examples,
