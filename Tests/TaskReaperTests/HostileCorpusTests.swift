@@ -9,6 +9,7 @@ import XCTest
 /// `Tests/Fixtures/HostileCorpus/`, each with the report the sweeper must give and what must
 /// be left on disk. Inputs found by `scripts/fault/fuzz.py` that needed a fix land here.
 ///
+/// Every case is swept once with the default policy but no finalize grace (`immediate()`).
 /// A case file: `why` (what it attacks), `files` (written into one session directory:
 /// `name` (a nested one for a task directory's files; `name_hex` for bytes that are not
 /// UTF-8, created empty), then `text` or `hex` or `kind` fifo/directory/symlink with
