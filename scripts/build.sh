@@ -13,9 +13,9 @@ if [ "$(id -u)" -eq 0 ] && [ "$owner" -ne 0 ]; then
   home=$(getent passwd "$owner" | cut -d: -f6)
   echo "build: running the build as the tree's owner (uid $owner), not root" >&2
   exec setpriv --reuid="$owner" --regid="$(stat -c %g .)" --init-groups \
-    env HOME="${home:-/nonexistent}" PATH="$PATH" "$0" "$@"
+    env HOME="${home:-/nonexistent}" PATH="$PATH" "$(pwd)/scripts/build.sh" "$@"
 fi
 if [ "${SKIP_DEPS:-}" != 1 ] && [ "$(id -u)" -eq 0 ]; then scripts/install-deps.sh; fi
 export PATH=/opt/swift/usr/bin:$PATH
-swift build -c release --static-swift-stdlib "$@" >&2
+swift build -c release --static-swift-stdlib --product taskreaper "$@" >&2
 echo "build: .build/release/taskreaper (install with: sudo make install, or scripts/install.sh --user)" >&2

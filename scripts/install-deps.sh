@@ -3,8 +3,10 @@
 # when something is missing). Swift itself is expected at /opt/swift (see README).
 set -euo pipefail
 # systemd: journald, journalctl, systemd-cat, systemd-tmpfiles (tests, benchmark);
-# e2fsprogs: chattr (tests of failing unlinks); util-linux: flock (lock tests).
-packages=(libsystemd-dev pkg-config libsqlite3-dev sqlite3 systemd e2fsprogs util-linux python3 hyperfine inotify-tools)
+# e2fsprogs: chattr (tests of failing unlinks); util-linux: flock, setpriv, unshare (lock,
+# installer and read-only-root tests); man-db: man (the installed page is rendered in a test);
+# python3-prometheus-client: the real Prometheus text parser the metrics tests check our output with.
+packages=(libsystemd-dev pkg-config libsqlite3-dev sqlite3 systemd e2fsprogs util-linux python3 hyperfine inotify-tools man-db python3-prometheus-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

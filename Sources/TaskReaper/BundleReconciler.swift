@@ -66,7 +66,9 @@ struct BundleReconciler {
     /// decision must start over from what is on disk now.
     private func attempt() throws(SystemError) -> Outcome? {
         let task: ObservedTask
-        switch try observe() {
+        let observation = try observe()
+        context.reporter.observed(location, status: observation.censusStatus)  // taskreaper_tasks{status}
+        switch observation {
         case .absent: return Outcome()
         case .corrupt(let problem, let modified): return corrupt(problem, modified: modified)
         case .incomplete(let problem, let since, let markerWritten, let watch):
@@ -161,6 +163,7 @@ struct BundleReconciler {
             var event = ActionReport(.reportCorrupt, path: entryPath, location: location,
                                      message: "\(what) \(problem.hasPrefix("is") || problem.hasPrefix("has") || problem.hasPrefix("names") ? problem : "is unreadable: " + problem); quarantined once \(DurationText.format(context.policy.corruptQuarantineAge)) old")
             event.details = [("error", .string(problem))]
+            event.since = modified  // a rewrite is a new problem, reported again in watch
             context.reporter.report(event)
             return Outcome(nextDue: recheckAt)
         case .quarantine, .remove:

@@ -29,8 +29,16 @@ enum StorageRoot {
             if lock, try !root.tryLock() {
                 seen.remove(Identity(device: status.device, inode: status.inode))
                 if reportLocked {
-                    context.reporter.report(ActionReport(.skipLockedRoot, path: path, location: location,
-                                                         message: "Skipped root \(path): another taskreaper holds its lock"))
+                    // Name the holder (/proc/locks): "which watch?" is the operator's next question.
+                    let holder = LockHolder.of(device: status.device, inode: status.inode)
+                    var event = ActionReport(.skipLockedRoot, path: path, location: location,
+                                             message: "Skipped root \(path): another taskreaper holds its lock"
+                                                 + (holder.map { " (\($0.description))" } ?? " (holder unknown)"))
+                    if let holder {
+                        event.details = [("holder_pid", .integer(holder.pid)),
+                                         ("holder_command", holder.command.map(JSONValue.string) ?? .null)]
+                    }
+                    context.reporter.report(event)
                 }
                 return .locked
             }

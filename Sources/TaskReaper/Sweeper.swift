@@ -33,25 +33,8 @@ public struct Sweeper: Sendable {
 
     public func run() -> Result {
         let started = context.clock()
-        var lockedRoots: [String] = []
-        var held: [DirectoryHandle] = []  // locks live until the sweep ends
-        var seen = Set<StorageRoot.Identity>()
-        var sessions: [(Tree, String)] = []
-        for path in roots {
-            let root: DirectoryHandle
-            switch StorageRoot.open(path, lock: !context.dryRun, seen: &seen, context: context) {
-            case .opened(let opened): root = opened
-            case .locked: lockedRoots.append(path); continue
-            case .duplicate, .failed: continue
-            }
-            held.append(root)
-            guard ReaderFloorCheck.allows(root, rootPath: path, context: context) else { continue }
-            let mirror = TaskMirror(root: root, rootPath: path, policy: context.policy)
-            for tree in Tree.discover(in: root, rootPath: path, mirror: mirror, context: context) {
-                sessions += tree.sessionNames(context: context).map { (tree, $0) }
-            }
-        }
-        let work = sessions
+        let pass = PassSessions(roots: roots, lock: !context.dryRun, mirrors: true, context: context)  // locks live until the sweep ends
+        let work = pass.sessions
         let context = self.context
         let removals = Mutex([SessionRemoval]())
         forEachConcurrently(work.count, workers: workers) { index in
@@ -59,9 +42,10 @@ public struct Sweeper: Sendable {
             if let removal = outcome.removal { removals.withLock { $0.append(removal) } }
         }
         SessionDirectoryRemoval.removeEmpty(removals.withLock { $0 }, context: context)
-        let summary = context.reporter.summarize(roots: roots,
-                                                 durationMs: age(of: started, at: context.clock()))
-        withExtendedLifetime(held) {}
-        return Result(counters: context.reporter.counters, lockedRoots: lockedRoots, summary: summary)
+        let duration = age(of: started, at: context.clock())
+        context.reporter.passFinished(durationMs: duration)
+        let summary = context.reporter.summarize(roots: roots, durationMs: duration)
+        withExtendedLifetime(pass) {}
+        return Result(counters: context.reporter.counters, lockedRoots: pass.lockedRoots, summary: summary)
     }
 }

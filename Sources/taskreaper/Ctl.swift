@@ -9,8 +9,9 @@ struct Ctl: ParsableCommand {
         discussion: """
         status: counters, roots (open, and the ones still waited for), watches, pending \
         deadlines. sweep: a full pass now, and its summary. rescan: look at everything again \
-        (roots that appeared included). The answer is one JSON object on stdout. Never waits \
-        longer than --timeout.
+        (roots that appeared included). The answer is one JSON object on stdout; metrics: \
+        Prometheus text-format metrics instead (README "Metrics"). Never waits longer than \
+        --timeout.
 
         Exit status: 0 answered; 1 the daemon answered with an error; 2 usage error; 69 \
         nothing answered within the timeout (no daemon, a socket whose service does not \
@@ -21,7 +22,7 @@ struct Ctl: ParsableCommand {
     /// EX_UNAVAILABLE (sysexits.h): nothing answered.
     static let unavailable: Int32 = 69
 
-    enum Request: String, ExpressibleByArgument, CaseIterable { case status, sweep, rescan }
+    enum Request: String, ExpressibleByArgument, CaseIterable { case status, sweep, rescan, metrics }
 
     @Option(name: .customLong("socket"), help: ArgumentHelp("The control socket. Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root.", valueName: "PATH"))
     var socket: String?
@@ -30,7 +31,7 @@ struct Ctl: ParsableCommand {
             transform: { try DurationArgument.finite($0) })
     var timeout: Millis = 5 * .second
 
-    @Argument(help: "status, sweep or rescan")
+    @Argument(help: "status, sweep, rescan or metrics (Prometheus text format)")
     var request: Request
 
     func validate() throws {
@@ -46,6 +47,10 @@ struct Ctl: ParsableCommand {
             printError("taskreaper: no watch answers on \(path): \(failure)")
             throw ExitCode(Self.unavailable)
         case .success(let text):
+            if request == .metrics, text.hasPrefix("{\"ok\":true"), let metrics = MetricsAnswer.text(of: text) {
+                print(metrics, terminator: "")  // the exposition format itself, for a scraper or a pipe
+                return
+            }
             print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
             if !text.hasPrefix("{\"ok\":true") { throw ExitCode(ExitStatus.itemsFailed) }
         }

@@ -39,7 +39,7 @@ struct List: ParsableCommand {
     func validate() throws { try RootOptions.validate(roots) }
 
     func run() throws {
-        let roots = RootOptions.resolve(self.roots)
+        let roots = RootOptions.effective(self.roots)
         if roots.isEmpty {
             printError("taskreaper: no storage root found; looked in: "
                        + DefaultRoots.candidates(environment: DefaultRoots.processEnvironment()).joined(separator: ", "))

@@ -48,7 +48,7 @@ enum ReportingSetup {
         let warnings = !quiet && (!journalItems || stderrIsTerminal) && !(journalItems && stderrIsJournal)
         let colorActions = !noColor && (actions == STDOUT_FILENO ? stdoutIsTerminal : (actions == STDERR_FILENO && stderrIsTerminal))
         var console = Console.Settings(actionsFD: actions, warnings: warnings, colorActions: colorActions,
-                                       colorProblems: !noColor && stderrIsTerminal)
+                                       colorProblems: !noColor && stderrIsTerminal, quiet: quiet)
         console.errors = !(journalItems && stderrIsJournal)
         return Plan(journalItems: journalItems, journalSummary: journal, console: console)
     }
@@ -61,6 +61,7 @@ enum ReportingSetup {
                         stderrIsJournal: LogTarget.stderrIsJournal())
         let handler: any LogHandler = plan.journalSummary ? JournalLogHandler(logLevel: .info) : SwiftLogNoOpLogHandler()
         return Reporter(logger: Logger(label: "taskreaper") { _ in handler }, jsonLinesFD: json ? STDOUT_FILENO : nil,
-                        dryRun: dryRun, console: Console(plan.console), logsItems: plan.journalItems, ordersJSONLines: oneShot)
+                        dryRun: dryRun, console: Console(plan.console), logsItems: plan.journalItems, ordersJSONLines: oneShot,
+                        reportsProblemsOnce: !oneShot)
     }
 }

@@ -29,8 +29,8 @@ struct PolicyOptions: ParsableArguments {
             transform: { try DurationArgument.migratedZero($0, flag: "--abandoned-after") })
     var abandonedAfter: Threshold?
 
-    @Flag(name: .customLong("enforce-timeouts"), help: "Terminate (SIGTERM, 2 s, SIGKILL) running tasks past their own timeout_ms and mark them timed_out; only a process group proven to be the task's (pgid == child_pid, its leader started with the task and owned by the JSON's owner), else an error.")
-    var enforceTimeouts = false
+    @Flag(name: .customLong("enforce-timeouts"), inversion: .prefixedNo, help: "Terminate (SIGTERM, 2 s, SIGKILL) running tasks past their own timeout_ms and mark them timed_out; only a process group proven to be the task's (pgid == child_pid, its leader started with the task and owned by the JSON's owner), else an error. Default off (or the configuration's EnforceTimeouts=).")
+    var enforceTimeouts: Bool?
 
     @Option(name: .customLong("db-busy-timeout"), parsing: .unconditional,
             help: ArgumentHelp("How long a row change in <root>/aft.db waits for the harness's write lock before it is left for a later pass (CONTRACT §6). Default 5s, 0: no wait, at most 10min.", valueName: "DUR"),
@@ -39,20 +39,31 @@ struct PolicyOptions: ParsableArguments {
 
     static let maximumBusyTimeout: Millis = 10 * .minute
 
-    /// The flags given, on top of `base` (the configuration's policy, or the defaults).
-    func policy(over base: Policy = Policy()) -> Policy {
-        var policy = base
-        if let finalizeGrace { policy.finalizeGrace = finalizeGrace }
-        if let spawnGrace { policy.spawnGrace = spawnGrace }
-        if let retention { policy.retention = retention }
-        if let staleAfter { policy.staleAfter = staleAfter }
-        if let abandonedAfter { policy.abandonedAfter = abandonedAfter }
-        if enforceTimeouts { policy.enforceTimeouts = true }
-        if let dbBusyTimeout { policy.dbBusyTimeout = dbBusyTimeout }
-        return policy
+    /// The flags given, over `configuration` (files and defaults), each recorded as the
+    /// origin of its value.
+    func apply(to configuration: inout Configuration) {
+        func flag(_ key: String, _ name: String) { configuration.flagged("Policy." + key, flag: name) }
+        if let finalizeGrace { configuration.policy.finalizeGrace = finalizeGrace; flag("FinalizeGrace", "--finalize-grace") }
+        if let spawnGrace { configuration.policy.spawnGrace = spawnGrace; flag("SpawnGrace", "--spawn-grace") }
+        if let retention { configuration.policy.retention = retention; flag("Retention", "--retention") }
+        if let staleAfter { configuration.policy.staleAfter = staleAfter; flag("StaleAfter", "--stale-after") }
+        if let abandonedAfter { configuration.policy.abandonedAfter = abandonedAfter; flag("AbandonedAfter", "--abandoned-after") }
+        if let enforceTimeouts {
+            configuration.policy.enforceTimeouts = enforceTimeouts
+            flag("EnforceTimeouts", enforceTimeouts ? "--enforce-timeouts" : "--no-enforce-timeouts")
+        }
+        if let dbBusyTimeout { configuration.policy.dbBusyTimeout = dbBusyTimeout; flag("DBBusyTimeout", "--db-busy-timeout") }
     }
 
-    var policy: Policy { policy() }
+    /// The flags over `base`.
+    func policy(over base: Configuration) -> Policy {
+        var configuration = base
+        apply(to: &configuration)
+        return configuration.policy
+    }
+
+    /// The flags over the configuration this process read.
+    var policy: Policy { policy(over: ConfigurationStore.shared.configuration) }
 }
 
 /// DUR: systemd's time-span syntax (`5min`, `1h 30min`, `2d12h`, `infinity`); README "Durations".

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import TaskReaperCore
 import TaskReaperSystem
 
 /// `--root` and `--log-target`, shared by `sweep` and `watch`.
@@ -9,14 +10,38 @@ struct RootOptions: ParsableArguments {
     @Option(name: .customLong("root"), help: ArgumentHelp("A storage root (repeatable). Default: the default roots (README); sweep takes those that exist, watch also waits for the others.", valueName: "DIR"))
     var roots: [String] = []
 
-    @Option(name: .customLong("log-target"), help: ArgumentHelp("Where actions are logged: journal, stderr, or auto (journal when its socket exists, else warnings and errors on stderr). With journal, errors are repeated on stderr unless stderr is the journal already ($JOURNAL_STREAM, as under systemd).", valueName: "auto|journal|stderr"))
-    var logTarget: LogTarget = .auto
+    @Option(name: .customLong("log-target"), help: ArgumentHelp("Where the record goes: journal, stderr (human lines, no journal), or auto (journal when its socket exists). With journal, errors are repeated on stderr unless stderr is the journal already ($JOURNAL_STREAM, as under systemd). Default auto, or the configuration's [Log] Target=.", valueName: "auto|journal|stderr"))
+    var logTargetFlag: LogTarget?
 
     /// sweep and list: every `--root` must be a directory now (a usage error otherwise, exit 2).
     func validateExisting() throws { try Self.validate(roots) }
 
-    /// The named roots, or the default ones that exist now.
-    var resolvedRoots: [String] { Self.resolve(roots) }
+    /// The flag, else the configuration's `[Log] Target=`, else auto.
+    var logTarget: LogTarget {
+        logTargetFlag ?? LogTarget(rawValue: ConfigurationStore.shared.configuration.logTarget) ?? .auto
+    }
+
+    /// The named roots, else the configuration's `Root=`s, else the default ones that exist now.
+    var resolvedRoots: [String] { Self.effective(roots) }
+
+    /// `roots` given on the command line, else the configuration's `Root=`s, else the default
+    /// roots that exist now; absolute.
+    static func effective(_ roots: [String]) -> [String] {
+        if roots.isEmpty {
+            let configured = ConfigurationStore.shared.configuration.roots.map(\.path)
+            if !configured.isEmpty { return configured.map(absolute) }
+        }
+        return resolve(roots)
+    }
+
+    /// The flags over `configuration`, each recorded as the origin of its value.
+    func apply(to configuration: inout Configuration) {
+        if !roots.isEmpty { configuration.roots = roots.map { (Self.absolute($0), .flag("--root")) } }
+        if let logTargetFlag {
+            configuration.logTarget = logTargetFlag.rawValue
+            configuration.flagged("Log.Target", flag: "--log-target")
+        }
+    }
 
     /// Each named root must be a directory now (a usage error otherwise, exit 2).
     static func validate(_ roots: [String]) throws {
@@ -68,6 +93,8 @@ struct RootOptions: ParsableArguments {
     /// Relative ones are made absolute (their parents are watched by path).
     var watchedRoots: [String] {
         guard roots.isEmpty else { return roots.map(Self.absolute) }
+        let configured = ConfigurationStore.shared.configuration.roots.map(\.path)
+        if !configured.isEmpty { return configured.map(Self.absolute) }
         return DefaultRoots.candidates(environment: DefaultRoots.processEnvironment()).filter {
             $0.hasPrefix("/") && RootPath.unusableReason($0) == nil
         }

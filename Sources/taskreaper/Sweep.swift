@@ -40,6 +40,9 @@ struct Sweep: ParsableCommand {
     @OptionGroup(title: "Output")
     var outputOptions: OutputOptions
 
+    @OptionGroup(title: "Metrics")
+    var metricsOptions: MetricsOptions
+
     func validate() throws { try rootOptions.validateExisting() }
 
     func run() throws {
@@ -56,7 +59,13 @@ struct Sweep: ParsableCommand {
                           + DefaultRoots.candidates(environment: DefaultRoots.processEnvironment()).joined(separator: ", "))
         }
         let context = ReconcileContext(policy: policyOptions.policy, processes: processes, reporter: reporter)
+        let started = context.clock()
         let result = Sweeper(roots: roots, context: context).run()
+        if let path = metricsOptions.path {
+            let text = MetricsText.render(mode: .sweep, reporter: reporter, status: nil, startedAt: started,
+                                          version: TaskReaperCommand.configuration.version)
+            if !MetricsFile(path: path).write(text), result.exitCode == 0 { throw ExitCode(ExitStatus.itemsFailed) }
+        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }

@@ -40,9 +40,12 @@ struct Watch: ParsableCommand {
     @OptionGroup(title: "Output")
     var outputOptions: OutputOptions
 
+    @OptionGroup(title: "Metrics")
+    var metricsOptions: MetricsOptions
+
     @Option(name: .customLong("rescan-interval"), parsing: .unconditional, help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; at least 1s; infinity disables.", valueName: "DUR"),
             transform: DurationArgument.rescanInterval)
-    var rescanInterval: Threshold = .after(6 * .hour)
+    var rescanInterval: Threshold?
 
     @Option(name: .customLong("control-socket"), help: ArgumentHelp("Where to listen for `taskreaper ctl` (unless systemd passed a socket). Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root; `none` disables.", valueName: "PATH"))
     var controlSocket: String?
@@ -58,11 +61,21 @@ struct Watch: ParsableCommand {
         }
         let reporter = ReportingSetup.reporter(target: rootOptions.logTarget, dryRun: dryRun, json: false, output: outputOptions)
         var options = WatchOptions()
-        options.rescanInterval = rescanInterval
+        options.rescanInterval = rescanInterval ?? ConfigurationStore.shared.configuration.rescanInterval
         options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())
         let watcher: Watcher
         do {
-            let context = ReconcileContext(policy: policyOptions.policy, processes: try ProcessTable(), reporter: reporter)
+            options.version = TaskReaperCommand.configuration.version
+            if let path = metricsOptions.path {
+                let file = MetricsFile(path: path)
+                let (version, started) = (options.version, WallClock.now())
+                options.afterPass = { status in
+                    file.write(MetricsText.render(mode: .watch, reporter: reporter, status: status, startedAt: started, version: version))
+                }
+            }
+            let live = LivePolicy(policyOptions.policy)
+            options.onHangup = ConfigReload.handler(policyOptions: policyOptions, live: live, reporter: reporter, root: roots[0])
+            let context = ReconcileContext(livePolicy: live, processes: try ProcessTable(), reporter: reporter)
             watcher = try Watcher(roots: roots, context: context, options: options)
         } catch {
             printError("taskreaper: cannot start watching: \(error)")

@@ -24,7 +24,7 @@ final class ConsoleOutputTests: XCTestCase {
         environment["NO_COLOR"] = noColor ? "1" : nil
         environment["TERM"] = "xterm"
         let command = ([TaskReaperBinary.url.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
-        let run = try Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: environment)
+        let run = try Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: TaskReaperBinary.isolated(environment))
         return run.stdoutText.replacingOccurrences(of: "\r\n", with: "\n")
     }
 
@@ -112,7 +112,7 @@ final class WatchConsoleTests: XCTestCase {
         let command = "exec " + [TaskReaperBinary.url.path, "watch", "--root", root.path, "--control-socket", "none", "--log-target", "auto"]
             .map { "'\($0)'" }.joined(separator: " ")
         let script = try HarnessProcess(arguments: ["/usr/bin/script", "-qfec", command, typescript],
-                                        environment: ["PATH=/usr/bin:/bin", "TERM=xterm", "NO_COLOR=1"])
+                                        environment: TaskReaperBinary.isolated(["PATH=/usr/bin:/bin", "TERM=xterm", "NO_COLOR=1"]))
         var watcher: pid_t?
         defer {
             if let watcher { kill(watcher, SIGKILL) }
@@ -134,7 +134,7 @@ final class WatchConsoleTests: XCTestCase {
         XCTAssertFalse(text.contains("TASKREAPER_"), text)
         // Ctrl-C: the watcher stops and says what it did.
         kill(watcher!, SIGINT)
-        poll("the exit summary") { text.contains("taskreaper: Swept 1 root") }
+        poll("the exit summary") { text.contains("taskreaper: Watched 1 root for ") }
         XCTAssertEqual(script.waitForExitStatus(timeout: 10), 0, text)
     }
 }

@@ -18,7 +18,7 @@ final class ControlSocketTests: XCTestCase {
         socketPath = scratch.path + "/ctl.sock"
         daemon = try HarnessProcess(arguments: ["/usr/bin/systemd-socket-activate", "-l", socketPath,
                                                 TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr"],
-                                    environment: ["PATH=/usr/bin:/bin"], output: scratch.path + "/daemon.log")
+                                    environment: TaskReaperBinary.isolated(["PATH=/usr/bin:/bin"]), output: scratch.path + "/daemon.log")
         poll("the activation socket") { BundleFixture.exists(socketPath) }
     }
 
@@ -115,7 +115,7 @@ final class ControlSocketTests: XCTestCase {
         chmod(socketPath, 0o777)
         let other = try HarnessProcess(arguments: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                                    TaskReaperBinary.url.path, "ctl", "--socket", socketPath, "status"],
-                                       environment: ["PATH=/usr/bin:/bin"], output: scratch.path + "/other.out")
+                                       environment: TaskReaperBinary.isolated(["PATH=/usr/bin:/bin"]), output: scratch.path + "/other.out")
         XCTAssertEqual(other.waitForExitStatus(timeout: 10), 1)
         XCTAssertTrue((BundleFixture.read(scratch.path + "/other.out") ?? "").contains("permission denied"))
     }

@@ -112,7 +112,7 @@ final class HostileNumbersTests: XCTestCase {
         defer { unlink(log) }
         let watcher = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr",
                                                     "--control-socket", "none", "--enforce-timeouts"],
-                                         environment: ["PATH=/usr/bin:/bin", "NOTIFY_SOCKET=\(socket.path)"], output: log)
+                                         environment: TaskReaperBinary.isolated(["PATH=/usr/bin:/bin", "NOTIFY_SOCKET=\(socket.path)"]), output: log)
         processes.append(watcher)
         var messages: [String] = []
         // READY=1 comes after the first full pass: a trap in it would end the process first.

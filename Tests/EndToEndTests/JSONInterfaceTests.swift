@@ -10,7 +10,7 @@ final class JSONInterfaceTests: XCTestCase {
     /// Every key a sweep line may have, in the documented order (README "--json lines").
     static let keyOrder = ["schema", "ts", "action", "path", "dry_run", "task_id", "session", "session_id", "harness", "root",
                            "from", "to", "exit_code", "reason", "files", "destination", "error", "operation", "pgid",
-                           "signal_result", "db_row", "json", "busy_timeout_ms", "retry_after_ms",
+                           "signal_result", "db_row", "json", "busy_timeout_ms", "retry_after_ms", "holder_pid", "holder_command",
                            "roots", "sessions", "bundles", "counts", "next_due_at", "duration_ms", "message"]
 
     override func setUpWithError() throws {

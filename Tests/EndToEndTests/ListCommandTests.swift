@@ -158,11 +158,11 @@ final class ListCommandTests: XCTestCase {
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = nil
         environment["TERM"] = "xterm"
-        let tty = try Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: environment)
+        let tty = try Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: TaskReaperBinary.isolated(environment))
         XCTAssertEqual(tty.status, 0, tty.stderrText)
         XCTAssertTrue(tty.stdoutText.contains("\u{1B}[31mgone\u{1B}[0m"), tty.stdoutText)
         environment["NO_COLOR"] = "1"
-        let noColor = try Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: environment)
+        let noColor = try Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: TaskReaperBinary.isolated(environment))
         XCTAssertEqual(noColor.status, 0, noColor.stderrText)
         XCTAssertFalse(noColor.stdoutText.contains("\u{1B}["), noColor.stdoutText)
         XCTAssertTrue(noColor.stdoutText.contains("bgb-00000004"), noColor.stdoutText)

@@ -119,6 +119,40 @@ final class WaitingRootTests: XCTestCase {
         }
     }
 
+    /// A root that appears after the start on a read-only mount, as ProtectSystem=strict
+    /// leaves it when it was not there to be bound by ReadWritePaths=: under systemd
+    /// ($INVOCATION_ID) watch exits 75 saying why (Restart=on-failure gives it a fresh
+    /// namespace); outside systemd it reports the error and goes on.
+    private func watchInReadOnlyMount(underSystemd: Bool) throws -> (HarnessProcess, String) {
+        let parent = scratch.path + "/ro"
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: false)
+        let script = "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\""
+        var command = ["/usr/bin/unshare", "--mount", "/bin/sh", "-c", script, "sh", parent, "/usr/bin/env"]
+        if underSystemd { command.append("INVOCATION_ID=0123456789abcdef0123456789abcdef") }
+        command += [TaskReaperBinary.url.path, "watch", "--root", parent + "/root", "--log-target", "stderr",
+                    "--control-socket", socketPath]
+        let process = try HarnessProcess(arguments: command, environment: environment, output: logPath)
+        watcher = process
+        try waitUntil("the watcher to answer") { (try? ctl("status").status) == 0 }
+        // Made outside the namespace (writable here), read-only in the watcher's mounts.
+        _ = try delivered(in: parent + "/root", "bgb-0000r001")
+        return (process, parent + "/root")
+    }
+
+    func testUnderSystemdARootAppearingReadOnlyEndsWatchWith75ForARestart() throws {
+        let (process, root) = try watchInReadOnlyMount(underSystemd: true)
+        XCTAssertEqual(process.waitForExitStatus(timeout: 10), 75, BundleFixture.read(logPath) ?? "")
+        XCTAssertTrue((BundleFixture.read(logPath) ?? "").contains("Root \(root) appeared after the service started and is read-only"))
+        XCTAssertFalse((BundleFixture.read(logPath) ?? "").contains("Could not remove"), "no pass over a root it cannot change")
+    }
+
+    func testOutsideSystemdAReadOnlyRootIsReportedAndWatchGoesOn() throws {
+        let (process, root) = try watchInReadOnlyMount(underSystemd: false)
+        poll("the read-only root reported") { (BundleFixture.read(logPath) ?? "").contains("Root \(root) is on a read-only mount") }
+        XCTAssertEqual(try ctl("status").answer["roots_watched"] as? Int, 1)
+        XCTAssertFalse(process.waitForExit(deadline: Date()), "still running")
+    }
+
     // MARK: ctl never waits unbounded
 
     func testCtlGivesUpWithExit69WhenTheListenerNeverAnswers() throws {

@@ -36,7 +36,7 @@ final class WatchCommandTests: XCTestCase {
         if let ci = ProcessInfo.processInfo.environment["CI"] { env.append("CI=\(ci)") }
         let process = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr",
                                                     "--control-socket", scratch.path + "/ctl.sock"] + extra,
-                                         environment: env, output: logPath)
+                                         environment: TaskReaperBinary.isolated(env), output: logPath)
         watcher = process
         var messages: [String] = []
         poll("READY=1 from the watcher") {

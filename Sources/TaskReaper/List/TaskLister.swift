@@ -25,27 +25,16 @@ public struct TaskLister: Sendable {
     }
 
     public func run() -> Result {
-        var seen = Set<StorageRoot.Identity>()
-        var sessions: [(Tree, String)] = []
-        var held: [DirectoryHandle] = []
-        var refused: [String] = []
-        for path in roots {
-            guard case .opened(let root) = StorageRoot.open(path, lock: false, seen: &seen, context: context) else { continue }
-            held.append(root)
-            guard ReaderFloorCheck.allows(root, rootPath: path, context: context) else { refused.append(path); continue }
-            for tree in Tree.discover(in: root, rootPath: path, mirror: nil, context: context) {
-                sessions += tree.sessionNames(context: context).sorted().map { (tree, $0) }
-            }
-        }
-        let work = sessions
+        let pass = PassSessions(roots: roots, lock: false, mirrors: false, context: context)
+        let work = pass.sessions
         let context = self.context
         let rows = Mutex([[TaskListing]](repeating: [], count: work.count))
         forEachConcurrently(work.count, workers: workers) { index in
             let listed = Self.list(tree: work[index].0, session: work[index].1, context: context)
             rows.withLock { $0[index] = listed }
         }
-        withExtendedLifetime(held) {}
-        return Result(tasks: rows.withLock { $0 }.flatMap { $0 }, refusedRoots: refused)
+        withExtendedLifetime(pass) {}
+        return Result(tasks: rows.withLock { $0 }.flatMap { $0 }, refusedRoots: pass.refusedRoots)
     }
 
     /// One session's tasks, in the session's own order (`SessionEntries.tasks`).

@@ -17,10 +17,13 @@ public final class Console: Sendable {
         /// Colour the verb of action lines / of stderr lines.
         public var colorActions: Bool
         public var colorProblems: Bool
+        /// `-q`: not even the run's own warnings (no root found).
+        public var quiet: Bool
 
-        public init(actionsFD: Int32?, warnings: Bool, colorActions: Bool = false, colorProblems: Bool = false) {
+        public init(actionsFD: Int32?, warnings: Bool, colorActions: Bool = false, colorProblems: Bool = false, quiet: Bool = false) {
             self.actionsFD = actionsFD
             self.warnings = warnings
+            self.quiet = quiet
             self.colorActions = colorActions
             self.colorProblems = colorProblems
         }
@@ -52,9 +55,10 @@ public final class Console: Sendable {
         actionLines.write(ConsoleLine.format(report, dryRun: dryRun, now: now, color: settings.colorActions))
     }
 
-    /// A warning that is no report (no root found): on stderr unless quiet.
+    /// A warning about the run itself (no root found): on stderr unless quiet, also when
+    /// the journal has it (a cron job that finds nothing should say so where cron looks).
     func warning(_ sentence: String) {
-        guard settings.warnings || settings.actionsFD == stderrFD else { return }
+        guard !settings.quiet else { return }
         problemLines.write("taskreaper: warning: " + ConsoleLine.escaped(sentence))
     }
 

@@ -12,6 +12,24 @@ public final class Reporter: Sendable {
     /// Reports describe what would be done; nothing is changed.
     public let dryRun: Bool
     private let tally = ActionCounters()
+    /// `watch`: a recurring problem is reported once until it changes (README "Console output").
+    public let reportsProblemsOnce: Bool
+    private let lastProblems = Mutex<[String: String]>([:])
+    /// Every task's last observed status (`taskreaper_tasks{status}`).
+    let census = TaskCensus()
+    private let passes = Mutex(PassRecord())
+
+    /// The last pass (a sweep, or one round of `watch`), for the metrics.
+    public struct PassRecord: Sendable, Equatable {
+        public var count = 0
+        /// Unix ms when the last pass ended; nil before the first.
+        public var lastEndedAt: Millis?
+        public var lastDurationMs: Millis = 0
+        /// Unix ms when the last pass without a new error ended.
+        public var lastSuccessAt: Millis?
+        /// The error count when the last pass ended (a pass's errors are the difference).
+        var errorsAtLastEnd = 0
+    }
     /// Human lines (README "Console output"); nil: none.
     public let console: Console?
     /// Whether each report goes to the logger (the journal); the summary always does. Off for
@@ -61,7 +79,9 @@ public final class Reporter: Sendable {
     /// `jsonLinesFD`: where `--json` lines go (stdout), nil without `--json`.
     /// `ordersJSONLines`: hold `--json` lines until the summary and write them sorted (sweep).
     public init(logger: Logger, jsonLinesFD: Int32? = nil, dryRun: Bool = false, console: Console? = nil, logsItems: Bool = true,
-                ordersJSONLines: Bool = false, clock: @escaping @Sendable () -> Millis = WallClock.now) {
+                ordersJSONLines: Bool = false, reportsProblemsOnce: Bool = false,
+                clock: @escaping @Sendable () -> Millis = WallClock.now) {
+        self.reportsProblemsOnce = reportsProblemsOnce
         self.logger = logger
         self.jsonLines = jsonLinesFD.map(OutputLines.init)
         self.dryRun = dryRun
@@ -74,9 +94,58 @@ public final class Reporter: Sendable {
     public var counters: Counters { tally.snapshot }
 
     public func report(_ report: ActionReport) {
+        if dryRun, let refused = Self.wouldFail(report) {
+            emit(refused)
+            return
+        }
+        if reportsProblemsOnce, isRepeat(report) { return }
+        emit(report)
+    }
+
+    /// The same problem about the same item as last time (a corrupt JSON, an unsupported
+    /// schema, a link), in a `watch`: said once until it changes (its message or the file's
+    /// time), not on every event and pass. Any other report about the item forgets it.
+    private func isRepeat(_ report: ActionReport) -> Bool {
+        switch report.action {
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink:
+            let fingerprint = report.message + "\u{0}" + (report.since.map { String($0) } ?? "")
+            return lastProblems.withLock { last in
+                defer { last[report.path] = fingerprint }
+                return last[report.path] == fingerprint
+            }
+        case .rescan, .summary, .error:
+            return false
+        default:
+            lastProblems.withLock { last in
+                if !last.isEmpty { last[report.path] = nil }
+            }
+            return false
+        }
+    }
+
+    /// A dry run's promise the real run could not keep (no write permission on the directory,
+    /// a read-only file system, a sticky directory): an `error` instead of the "would" report,
+    /// so the dry run's exit status (1) and summary say so.
+    static func wouldFail(_ report: ActionReport) -> ActionReport? {
+        switch report.action {
+        case .finalize, .writeKillMarker, .removeBundle, .quarantine, .removeStrayTemp, .removeOrphanFile, .removeSessionDir:
+            guard let problem = WriteAccess.problem(changing: report.path) else { return nil }
+            var error = ActionReport(.error, path: report.path, location: report.location,
+                                     message: "The real run could not \(ConsoleLine.verb(report.action, dryRun: true).dropFirst(6)) "
+                                         + "\(report.path): \(problem)")
+            error.sessionID = report.sessionID
+            error.details = [("operation", .string(report.action.rawValue)), ("error", .string(problem))]
+            return error
+        default:
+            return nil
+        }
+    }
+
+    private func emit(_ report: ActionReport) {
         let fields = report.fields(dryRun: dryRun, at: clock())
         announce(report, fields)
         tally.add(report.action)
+        updateCensus(report)
         writeLine(report, fields)
     }
 
@@ -86,10 +155,13 @@ public final class Reporter: Sendable {
     /// entries slowly and rate-limits a service at 10 000 per 30 s; a session's worth of
     /// "removed" is one fact.
     func reportBatch(_ reports: [ActionReport], as summary: ActionReport) {
+        // A dry run's promise the real run could not keep is an error of its own (see `report`).
+        if dryRun, reports.contains(where: { Self.wouldFail($0) != nil }) { reports.forEach(report); return }
         guard reports.count > 1 else { reports.forEach(report); return }
         let now = clock()
         for report in reports {
             tally.add(report.action)
+            updateCensus(report)
             writeLine(report, report.fields(dryRun: dryRun, at: now))
         }
         announce(summary, summary.fields(dryRun: dryRun, at: now))
@@ -148,6 +220,48 @@ public final class Reporter: Sendable {
         console?.warning(message)
     }
 
+    /// What a report changes in the census (a dry run changes nothing on disk).
+    private func updateCensus(_ report: ActionReport) {
+        if report.action == .rescan { census.clear(); return }
+        guard !dryRun else { return }
+        switch report.action {
+        case .removeBundle, .quarantine: census.set(report.location, status: nil)
+        case .finalize: if let to = report.to { census.set(report.location, status: to.rawValue) }
+        case .removeSessionDir: census.removeSession(report.location)
+        default: break
+        }
+    }
+
+    /// A task as observed (`BundleObservation.censusStatus`; nil: gone).
+    func observed(_ location: Location, status: String?) { census.set(location, status: status) }
+
+    /// Tasks by status, as last observed.
+    public var tasksByStatus: [String: Int] { census.counts }
+
+    /// A pass ended (a sweep's, or one round of `watch`'s work): its duration and, if it
+    /// added no error, the time of the last success.
+    public func passFinished(durationMs: Millis) {
+        let errors = counters.failures
+        let now = clock()
+        passes.withLock { record in
+            record.count += 1
+            record.lastEndedAt = now
+            record.lastDurationMs = durationMs
+            if errors == record.errorsAtLastEnd { record.lastSuccessAt = now }
+            record.errorsAtLastEnd = errors
+        }
+    }
+
+    public var lastPass: PassRecord { passes.withLock { $0 } }
+
+    /// Not an action, not counted: something about the run itself worth a line (a
+    /// configuration reloaded), in the journal when it gets the summary, and where action
+    /// lines go.
+    public func note(_ message: String) {
+        logger.notice("\(message)", metadata: ["TASKREAPER_DRY_RUN": .string(dryRun ? "1" : "0")])
+        console?.summary(message)
+    }
+
     /// Not an action, not counted: detail an operator may ask for (--log-level debug).
     public func debug(_ message: String, location: Location) {
         logger.debug("\(message)", metadata: ["TASKREAPER_ROOT": .string(location.root)])
@@ -165,9 +279,17 @@ public final class Reporter: Sendable {
     }
 
     /// The summary, as a journal entry and (with `--json`) the last line.
-    public func summarize(roots: [String], durationMs: Millis) -> JSONObject {
-        let counters = self.counters
-        let message = Self.summarySentence(counters, roots: roots.count, dryRun: dryRun, durationMs: durationMs)
+    /// `watching`: the summary of a `watch` at its exit: `sessions` and `bundles` are what it
+    /// watches now (the tree's size), not how many looks it took (the sessions it reconciled,
+    /// counted once per look, were many times the tree).
+    public func summarize(roots: [String], durationMs: Millis, watchingSessions: Int? = nil) -> JSONObject {
+        var counters = self.counters
+        if let watchingSessions {
+            counters.sessions = watchingSessions
+            counters.bundles = census.counts.values.reduce(0, +)
+        }
+        let message = Self.summarySentence(counters, roots: roots.count, dryRun: dryRun, durationMs: durationMs,
+                                           watching: watchingSessions != nil)
         flushHeldLines(roots: roots)
         var fields = ReportFields()
         fields.addLineHeader(at: clock())
@@ -188,8 +310,8 @@ public final class Reporter: Sendable {
         return object
     }
 
-    static func summarySentence(_ c: Counters, roots: Int, dryRun: Bool, durationMs: Millis) -> String {
-        let verb = dryRun ? "Dry run over" : "Swept"
+    static func summarySentence(_ c: Counters, roots: Int, dryRun: Bool, durationMs: Millis, watching: Bool = false) -> String {
+        let verb = watching ? (dryRun ? "Watched (dry run)" : "Watched") : dryRun ? "Dry run over" : "Swept"
         var parts: [String] = []
         func add(_ kind: ActionKind, _ label: String) { if c[kind] > 0 { parts.append("\(c[kind]) \(label)") } }
         add(.finalize, dryRun ? "to finalize" : "finalized")
@@ -212,6 +334,10 @@ public final class Reporter: Sendable {
         add(.dbBusy, "aft.db busy")
         add(.error, "errors")
         let done = parts.isEmpty ? "nothing to do" : parts.joined(separator: ", ")
+        if watching {
+            return "\(verb) \(roots) root\(roots == 1 ? "" : "s") for \(TimeText.short(durationMs)), \(c.sessions) sessions and "
+                + "\(c.bundles) tasks now: \(done)"
+        }
         return "\(verb) \(roots) root\(roots == 1 ? "" : "s"), \(c.sessions) sessions, \(c.bundles) bundles in \(durationMs) ms: \(done)"
     }
 }

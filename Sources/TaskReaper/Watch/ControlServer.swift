@@ -8,6 +8,8 @@ protocol ControlRequests: AnyObject {
     /// A full pass now; its counters.
     func controlSweep() -> JSONObject
     func controlRescan()
+    /// `{"metrics": "<Prometheus text>"}` (README "Metrics").
+    func controlMetrics() -> JSONObject
 }
 
 /// The control socket of `watch` and its protocol: one line in (`status`, `sweep`,
@@ -106,11 +108,12 @@ final class ControlServer {
         switch request {
         case "status": object = requests.controlStatus()
         case "sweep": object = requests.controlSweep()
+        case "metrics": object = requests.controlMetrics()
         case "rescan":
             requests.controlRescan()
             object = JSONObject()
         default:
-            return Self.error("unknown request '\(request.prefix(64))': expected status, sweep or rescan")
+            return Self.error("unknown request '\(request.prefix(64))': try status, sweep, rescan or metrics")
         }
         var answer = JSONObject([("ok", .bool(true))])
         for (key, value) in object.members { answer[key] = value }

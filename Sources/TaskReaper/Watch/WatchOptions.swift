@@ -15,6 +15,14 @@ public struct WatchOptions: Sendable {
     public var rootRetryInterval: Millis = 5 * .second
     /// Where `watch` listens for `taskreaper ctl` when systemd passed no socket; nil: nowhere.
     public var controlSocketPath: String?
+    /// Called on SIGHUP before the rescan: the CLI re-reads its configuration here and, if
+    /// it is good, swaps the policy (`ReconcileContext(livePolicy:)`); a bad one is reported
+    /// and the old one kept.
+    public var onHangup: (@Sendable () -> Void)?
+    /// Called after every pass with the `ctl status` facts (the CLI writes --metrics-file).
+    public var afterPass: (@Sendable (JSONObject) -> Void)?
+    /// For `taskreaper_build_info`.
+    public var version = "unknown"
 
     public init() {}
 }

@@ -56,6 +56,7 @@ public final class Watcher {
         openControlSocket()
         registry.openRoots()
         rescan(reason: "start")
+        registry.startPassDone = true
         timers.start(now: context.clock(), watchdog: notifier.watchdogInterval(), rescanInterval: options.rescanInterval)
         notifier.notify("READY=1\nSTATUS=\(status())")
         timers.statusSent(at: context.clock())
@@ -69,19 +70,21 @@ public final class Watcher {
                 default: for key in processes.exited(token: token) { queue.add(key) }
                 }
             }
-            if stopping { break }
+            // A root read-only in the sandbox: nothing can be done there before a restart.
+            if stopping || registry.restartReason != nil { break }
             runDue()
             reconcileDirty()
         }
         notifier.notify("STOPPING=1")
-        _ = context.reporter.summarize(roots: registry.rootPaths, durationMs: age(of: started, at: context.clock()))
-        return ExitStatus.success
+        _ = context.reporter.summarize(roots: registry.rootPaths, durationMs: age(of: started, at: context.clock()),
+                                       watchingSessions: registry.sessionCount)
+        return registry.restartReason == nil ? ExitStatus.success : ExitStatus.locked
     }
 
     // MARK: Waiting
 
     private func timeout() -> Int32 {
-        if queue.hasDirty { return 0 }  // something asked to be looked at again right away
+        if queue.hasDirty || registry.restartReason != nil { return 0 }  // something to do right away
         var next = queue.nextDeadline()
         for candidate in [timers.next, registry.uncoveredRescanAt, registry.nextRetry, control?.nextExpiry] {
             next = earliest(next, candidate)
@@ -113,7 +116,9 @@ public final class Watcher {
         for signal in signals.read() {
             switch signal {
             case .stop: stopping = true
-            case .rescan: rescan(reason: "SIGHUP")
+            case .rescan:
+                options.onHangup?()  // re-read the configuration first (README "Configuration")
+                rescan(reason: "SIGHUP")
             }
         }
     }
@@ -139,6 +144,7 @@ public final class Watcher {
     /// open root, every session in them.
     private func rescan(reason: String) {
         registry.openRoots()
+        if registry.restartReason != nil { return }  // exiting for a restart: no pass now
         apply(registry.discover())
         var event = ActionReport(.rescan, path: registry.rootPaths.joined(separator: ":"),
                                  location: Location(root: registry.rootPaths.first ?? "", harness: nil),
@@ -153,6 +159,7 @@ public final class Watcher {
 
     private func reconcileDirty() {
         guard queue.hasDirty else { return }
+        let passStarted = context.clock()
         let work: [(SessionKey, Tree)] = queue.takeDirty().compactMap { key in registry.tree(of: key).map { (key, $0) } }
         for (key, _) in work { registry.watchSession(key) }
         let outcomes = Mutex([SessionOutcome?](repeating: nil, count: work.count))
@@ -183,6 +190,8 @@ public final class Watcher {
             apply(RegistryChanges(forgotten: removed))
         }
         timers.statusChanged(now: context.clock())
+        context.reporter.passFinished(durationMs: age(of: passStarted, at: context.clock()))
+        options.afterPass?(controlStatus())  // e.g. --metrics-file
     }
 
     private func apply(_ outcome: SessionOutcome, to key: SessionKey) {
@@ -275,4 +284,9 @@ extension Watcher: ControlRequests {
     }
 
     func controlRescan() { rescan(reason: "ctl rescan") }
+
+    func controlMetrics() -> JSONObject {
+        JSONObject([("metrics", .string(MetricsText.render(mode: .watch, reporter: context.reporter, status: controlStatus(),
+                                                            startedAt: timers.startedAt, version: options.version)))])
+    }
 }

@@ -9,6 +9,7 @@ final class ControlProtocolTests: XCTestCase {
         func controlStatus() -> JSONObject { asked.append("status"); return JSONObject([("sessions", .integer(3))]) }
         func controlSweep() -> JSONObject { asked.append("sweep"); return JSONObject([("bundles", .integer(7))]) }
         func controlRescan() { asked.append("rescan") }
+        func controlMetrics() -> JSONObject { asked.append("metrics"); return JSONObject([("metrics", .string("m 1\n"))]) }
     }
 
     func testEachRequestReachesTheDaemonAndAnswersOk() {
@@ -17,7 +18,8 @@ final class ControlProtocolTests: XCTestCase {
         XCTAssertEqual(server.answer(" status\t", requests), JSONObject([("ok", .bool(true)), ("sessions", .integer(3))]))
         XCTAssertEqual(server.answer("sweep", requests), JSONObject([("ok", .bool(true)), ("bundles", .integer(7))]))
         XCTAssertEqual(server.answer("rescan\r", requests), JSONObject([("ok", .bool(true))]))
-        XCTAssertEqual(requests.asked, ["status", "sweep", "rescan"])
+        XCTAssertEqual(server.answer("metrics", requests), JSONObject([("ok", .bool(true)), ("metrics", .string("m 1\n"))]))
+        XCTAssertEqual(requests.asked, ["status", "sweep", "rescan", "metrics"])
     }
 
     func testAnUnknownRequestIsAnErrorAndAsksNothing() {
