@@ -14,8 +14,8 @@ Each case builds its tree on a small tmpfs of its own (root only; always unmount
   inodes    the same with every free inode taken (tmpfs nr_inodes) instead of every block.
   readonly  the mixed tree (mixedtree.py: removals, finalizations, strays, quarantine, aft.db),
             then `mount -o remount,ro`. `sweep` must exit 1 and change nothing at all;
-            `sweep --dry-run` exits 0 and reports as usual; `watch` stays up and, once remounted
-            read-write, converges by itself.
+            `sweep --dry-run` says what the real run could not do (exit 1) and writes nothing;
+            `watch` stays up and, once remounted read-write, converges by itself.
 
 Every case ends with a clean sweep compared with the same tree swept on a healthy file system.
 Exit status: 0 when everything held, 1 otherwise (printed), 77 when not root.
@@ -168,9 +168,13 @@ def readonly(binary, tasks, retry_wait, phases):
                         c.expect(p.returncode == 1, f"sweep exit {p.returncode}, not 1: {p.stderr[-500:]}")
                         c.expect(all(e.get("path") and e.get("error") for e in errors), "an error without file or reason")
                         c.expect(raw_files(root) == before, "a read-only tree changed")
+                        # A dry run says what the real run could not do (exit 1), and writes nothing.
                         d = faultlib.run(binary, "sweep", "--root", root, "--json", "--dry-run", *POLICY)
-                        c.fact(f"sweep --dry-run: exit {d.returncode}, {len(faultlib.json_lines(d.stdout))} lines")
-                        c.expect(d.returncode == 0, f"dry run exit {d.returncode}: {d.stderr[-300:]}")
+                        would_fail = [l for l in faultlib.json_lines(d.stdout) if l.get("action") == "error"]
+                        c.fact(f"sweep --dry-run: exit {d.returncode}, {len(would_fail)} errors for what the real run could not do")
+                        c.expect(d.returncode == 1 and would_fail and all(e.get("path") for e in would_fail),
+                                 f"dry run exit {d.returncode} with {len(would_fail)} errors: {d.stderr[-300:]}")
+                        c.expect(raw_files(root) == before, "a dry run changed a read-only tree")
                         faultlib.remount(mnt, "rw")
                         faultlib.run(binary, "sweep", "--root", root, *POLICY, check_status=(0,))
                         c.expect(converged(root, expected), "after remounting rw, one sweep did not converge: "
