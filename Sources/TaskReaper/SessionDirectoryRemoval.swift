@@ -18,9 +18,12 @@ public struct SessionRemoval: Sendable {
 /// session handle; an rmdir under it breaks its next spawn). One /proc scan answers for all
 /// of them, and none is made when there is nothing to remove.
 enum SessionDirectoryRemoval {
-    /// The ones removed (or, in a dry run, that would be).
+    /// The ones removed (or, in a dry run, that would be). `retry`: a removal that failed
+    /// (EROFS, EACCES...) and when to try it again (Policy.failureRetry; `watch` has no event
+    /// to wake it when the file system comes back).
     @discardableResult
-    static func removeEmpty(_ removals: [SessionRemoval], context: ReconcileContext) -> [SessionKey] {
+    static func removeEmpty(_ removals: [SessionRemoval], context: ReconcileContext,
+                            retry: (SessionKey, Millis) -> Void = { _, _ in }) -> [SessionKey] {
         guard !removals.isEmpty else { return [] }
         let scan = HeldDirectories.scan(Set(removals.map(\.identity)))
         var removed: [SessionKey] = []
@@ -48,6 +51,9 @@ enum SessionDirectoryRemoval {
                     }
                 } catch {
                     context.reporter.failed(error, at: location, doing: "remove session directory")
+                    let at = context.retryAfterFailure()
+                    context.reporter.counted(nextDue: at)
+                    retry(removal.key, at)
                     continue
                 }
             }

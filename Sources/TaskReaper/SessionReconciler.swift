@@ -99,7 +99,8 @@ public struct SessionReconciler: Sendable {
         }
         for temp in sorted.temps {
             let outcome = stray(temp.name, in: session, taskID: nil, kind: .removeStrayTemp) { status, now in
-                let gone = context.processes.writerIsGone(pid: temp.writerPID, fileExistedBy: status.existedBy)
+                let gone = TempNames.isOwnStep(temp.name)
+                    || context.processes.writerIsGone(pid: temp.writerPID, fileExistedBy: status.existedBy)
                 return Decide.strayTemp(modified: status.modified, writerGone: gone, now: now, policy: context.policy)
             }
             if outcome.removed { removed += 1 }

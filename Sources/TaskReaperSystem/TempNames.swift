@@ -52,6 +52,16 @@ public struct TempNames: Sendable {
         return (target, intent)
     }
 
+    /// Whether `tempName` is an exchange step of this very process. The stray-temp rule may
+    /// settle such a temp at once whatever our pid's liveness says: it looks at a session only
+    /// once every bundle of that session is done, so no replace of ours is still in flight
+    /// there (one left behind: a put-back that gave up, or whose temp could not be removed).
+    public static func isOwnStep(_ tempName: String) -> Bool {
+        guard seedIntent(tempName) != nil else { return false }
+        let parts = tempName.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count >= 3 && Int32(parts[parts.count - 2]) == getpid()
+    }
+
     /// The intent of a harness-family name (`.aft-tmp-<32 hex>`). Every such name parses,
     /// including the harness's own random temps: settling one whose digests match nothing
     /// is a plain removal, so that is harmless.

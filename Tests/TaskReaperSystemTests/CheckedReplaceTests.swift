@@ -96,6 +96,15 @@ final class CheckedReplaceTests: XCTestCase {
         XCTAssertEqual(try leftovers(), [])
     }
 
+    func testAsRootTheOwnerOfTheFileReplacedIsKept() throws {
+        guard geteuid() == 0 else { throw XCTSkip("chown needs root") }
+        try writerRenames("A")
+        XCTAssertEqual(chown(directory.path + "/t.json", 1234, 5678), 0)
+        XCTAssertEqual(try replace(read: try readFile()), .replaced)
+        let status = try XCTUnwrap(try handle.status("t.json"))
+        XCTAssertEqual([status.owner, status.group], [1234, 5678], "a system-wide run leaves no root-owned JSON in a user's tree")
+    }
+
     func testATargetThatIsNoLongerTheFileReadIsNotTouched() throws {
         let read = try writerRenames("A")
         try writerRenames("C")

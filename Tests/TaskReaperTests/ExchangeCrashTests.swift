@@ -21,8 +21,9 @@ final class ExchangeCrashTests: XCTestCase {
     }
 
     /// What a crash right after our commit exchange leaves: our finalized version `B` at the
-    /// JSON, `displaced` in the temp of a taskreaper that is gone. Returns the temp's name.
-    private func crashAfterTheExchange(displaced: String, ageMs: UInt64 = 2 * BundleFixture.hour) throws -> String {
+    /// JSON, `displaced` in the temp of a taskreaper that is gone (or, `ours`, of this very
+    /// process: a put-back that gave up). Returns the temp's name.
+    private func crashAfterTheExchange(displaced: String, ours: Bool = false, ageMs: UInt64 = 2 * BundleFixture.hour) throws -> String {
         let startedAt = BundleFixture.nowMs() - 60_000
         _ = try BundleFixture.write(dir, "A", BundleFixture.schema4(taskID: "bgb-00000001", status: "running", startedAt: startedAt))
         _ = try BundleFixture.write(dir, "B", BundleFixture.schema4(taskID: "bgb-00000001", status: "failed", startedAt: startedAt,
@@ -34,7 +35,7 @@ final class ExchangeCrashTests: XCTestCase {
         let gone = try HarnessProcess(arguments: ["/bin/true"])
         XCTAssertTrue(gone.waitUntilExited())
         gone.reap()
-        let temp = ".bgb-00000001.json.tmp.\(gone.pid).x\(intent.hex)"
+        let temp = ".bgb-00000001.json.tmp.\(ours ? getpid() : gone.pid).x\(intent.hex)"
         XCTAssertEqual(rename(dir + "/B", dir + "/bgb-00000001.json"), 0)
         XCTAssertEqual(rename(dir + "/" + displaced, dir + "/" + temp), 0)
         try BundleFixture.setModified(dir + "/" + temp, ageMs: ageMs)
@@ -62,6 +63,16 @@ final class ExchangeCrashTests: XCTestCase {
         XCTAssertEqual(run.count(.removeStrayTemp), 1)
         XCTAssertEqual(run.count(.finalize), 0)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["bgb-00000001.json"])
+    }
+
+    func testAStepLeftByThisVeryProcessIsSettledByItsNextLook() throws {
+        // watch is long-lived: its own pid is alive, yet nothing of it is in flight by the time
+        // the stray-temp rule looks at the session.
+        let temp = try crashAfterTheExchange(displaced: "C", ours: true)
+        let run = try sweep(root.path, policy: immediate())
+        XCTAssertEqual(parse(dir + "/bgb-00000001.json")["written_by"] as? String, "harness")
+        XCTAssertEqual(run.count(.removeStrayTemp), 1)
+        XCTAssertFalse(BundleFixture.exists(dir + "/" + temp))
     }
 
     func testDryRunOnlySaysSo() throws {

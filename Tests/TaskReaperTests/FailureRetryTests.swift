@@ -57,6 +57,16 @@ final class FailureRetryTests: XCTestCase {
         XCTAssertEqual(run.result.counters.nextDue, now + Policy().failureRetry)
     }
 
+    func testAFailedSessionDirectoryRemovalIsLookedAtAgain() throws {
+        let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
+        try BundleFixture.setModified(dir, ageMs: 2 * BundleFixture.hour)
+        try freeze(root.path + "/opencode/bash-tasks")  // no rmdir in it
+        let run = try sweepAtNow()
+        XCTAssertEqual(run.count(.error), 1)
+        XCTAssertTrue(BundleFixture.exists(dir))
+        XCTAssertEqual(run.result.counters.nextDue, now + Policy().failureRetry)
+    }
+
     func testAFailedStrayRemovalIsLookedAtAgain() throws {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
         let gone = try HarnessProcess(arguments: ["/bin/true"])

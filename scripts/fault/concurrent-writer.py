@@ -139,15 +139,13 @@ def phase(binary, mode, seconds, base, tasks, sessions):
                     error_examples.append(line.get("message", ""))
             passes += 1
     else:
-        with open(log_path, "w") as log, faultlib.watching(binary, root, "--finalize-grace", "0s", log=log):
+        sock = os.path.join(base, "ctl.sock")
+        with open(log_path, "w") as log, faultlib.watching(binary, root, "--finalize-grace", "0s", log=log, control_socket=sock):
             w.wait()
+            counts = faultlib.ctl_status(binary, sock)["counts"]
+            finalized, errors = counts.get("finalize", 0), counts.get("error", 0)
         with open(log_path, errors="replace") as log:
-            for line in log:
-                finalized += " TASKREAPER_ACTION=finalize " in line
-                if " TASKREAPER_ACTION=error " in line:
-                    errors += 1
-                    if len(error_examples) < 3:
-                        error_examples.append(line.split(" TASKREAPER_")[0])
+            error_examples = [" ".join(line.split()) for line in log if line.split()[:2] == ["taskreaper:", "error"]][:3]
     out, _ = w.communicate()
     counts = json.loads(out.strip().splitlines()[-1])
     counts.update(finalized=finalized, errors=errors, passes=passes, error_examples=error_examples,
@@ -194,7 +192,7 @@ def main():
         lines.append(f"| {name} | {mode} | " + " | ".join(str(t[k]) for k in keys) + " |")
     print("\n".join(lines + [f"error: {e}" for e in error_examples[:10]]))
     if a.report:
-        fs = subprocess.run(["stat", "-f", "-c", "%T", a.dir], capture_output=True, text=True).stdout.strip()
+        fs = subprocess.run(["findmnt", "-no", "FSTYPE", "-T", a.dir], capture_output=True, text=True).stdout.strip()
         body = [f"Scratch dir: `{a.dir}` ({fs}); {a.tasks} tasks in {a.sessions} sessions; {a.rounds} round(s) of "
                 f"{a.seconds:g} s per binary and mode, phases alternating.", "",
                 "new: " + binaries[0][1] + (f"; old: {binaries[1][1]} (the commit before the fix)" if a.old_binary else ""), ""]

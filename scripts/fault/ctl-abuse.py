@@ -95,7 +95,7 @@ def main():
         root = os.path.join(base, "root")
         os.makedirs(root)
         sock = os.path.join(base, "ctl.sock")
-        with faultlib.watching(binary, root, "--control-socket", sock) as w:
+        with faultlib.watching(binary, root, control_socket=sock) as w:
             for r in range(a.rounds):
                 line, err = request(sock, b"x" * 65536)
                 check("oversized", answer_is_error(line, "longer than 1024"), err or line)

@@ -5,7 +5,7 @@ undone, and the report file.
 Each driver imports this (it puts its own directory on sys.path first). Nothing here decides
 what a fault means; the drivers say what they expect and use these to look.
 """
-import contextlib, datetime, json, os, platform, signal, socket, subprocess, sys, tempfile, time
+import contextlib, datetime, json, os, platform, signal, socket, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -236,29 +236,41 @@ def scratch_dir(prefix="taskreaper-fault-", parent=None):
 
 
 @contextlib.contextmanager
-def watching(binary_path, root, *extra, log=None, ready_timeout=60):
+def watching(binary_path, root, *extra, log=None, ready_timeout=60, control_socket="none"):
     """`taskreaper watch --root root` running for the duration (output to `log`, a file object),
     returned once its first pass is done (sd_notify READY=1 on a socket of ours); SIGTERM and a
-    wait on the way out (SIGKILL after 10 s)."""
+    wait on the way out (SIGKILL after 10 s). `control_socket`: a path to serve `ctl` on
+    (ctl_status reads its counters: the stable interface, unlike the console lines)."""
     with scratch_dir("taskreaper-notify-") as sockdir:
         path = os.path.join(sockdir, "notify")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(path)
-        sock.settimeout(ready_timeout)
-        p = subprocess.Popen([binary_path, "watch", "--root", root, "--control-socket", "none",
-                              "--log-target", "stderr", *extra], env=dict(os.environ, NOTIFY_SOCKET=path),
+        sock.settimeout(0.2)
+        ready, stop = threading.Event(), threading.Event()
+
+        def drain():
+            # Read every message for as long as watch runs, as systemd does: a datagram socket
+            # whose queue fills up blocks the sender (STATUS= comes once a second).
+            while not stop.is_set():
+                try:
+                    if b"READY=1" in sock.recv(4096):
+                        ready.set()
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        p = subprocess.Popen([binary_path, "watch", "--root", root, "--control-socket", control_socket,
+                              "--log-target", "stderr", "--verbose", *extra], env=dict(os.environ, NOTIFY_SOCKET=path),
                              stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + ready_timeout
-            while time.monotonic() < deadline and p.poll() is None:
-                try:
-                    if b"READY=1" in sock.recv(4096):
-                        break
-                except socket.timeout:
-                    break
+            while time.monotonic() < deadline and p.poll() is None and not ready.wait(0.05):
+                pass
             yield p
         finally:
-            sock.close()
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
@@ -266,6 +278,17 @@ def watching(binary_path, root, *extra, log=None, ready_timeout=60):
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+            stop.set()
+            reader.join()
+            sock.close()
+
+
+def ctl_status(binary_path, control_socket):
+    """`taskreaper ctl status` of a running watch, parsed (its "counts" are per action)."""
+    p = subprocess.run([binary_path, "ctl", "--socket", control_socket, "status"], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError(f"ctl status exit {p.returncode}: {p.stdout} {p.stderr}")
+    return json.loads(p.stdout)
 
 
 def wait_for(condition, timeout, interval=0.02):

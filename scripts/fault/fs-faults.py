@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A full or read-only file system under sweep and watch: errors per item, nothing torn, recovery.
 
-usage: fs-faults.py enospc|inodes|readonly [--tasks N] [--retry-wait S] [--binary B] [--report]
+usage: fs-faults.py enospc|inodes|readonly|all [--phases sweep,watch] [--tasks N] [--retry-wait S]
+                    [--binary B] [--report]
 
 Each case builds its tree on a small tmpfs of its own (root only; always unmounted):
 
@@ -13,8 +14,8 @@ Each case builds its tree on a small tmpfs of its own (root only; always unmount
   inodes    the same with every free inode taken (tmpfs nr_inodes) instead of every block.
   readonly  the mixed tree (mixedtree.py: removals, finalizations, strays, quarantine, aft.db),
             then `mount -o remount,ro`. `sweep` must exit 1 and change nothing at all;
-            `sweep --dry-run` exits 0 and reports as usual; `watch` stays up and, once remounted
-            read-write, converges by itself.
+            `sweep --dry-run` says what the real run could not do (exit 1) and writes nothing;
+            `watch` stays up and, once remounted read-write, converges by itself.
 
 Every case ends with a clean sweep compared with the same tree swept on a healthy file system.
 Exit status: 0 when everything held, 1 otherwise (printed), 77 when not root.
@@ -105,10 +106,10 @@ def converged(root, expected):
     return faultlib.snapshot(root) == expected[0] and mixedtree.db_state(root) == expected[1]
 
 
-def full_disk(case, binary, tasks, retry_wait):
+def full_disk(case, binary, tasks, retry_wait, phases):
     c = Checks(case)
     with faultlib.scratch_dir() as scratch:
-        for phase in ("sweep", "watch"):
+        for phase in phases:
             limit = "size=1M" if case == "enospc" else f"size=16M,nr_inodes={tasks * 3 + 40}"
             with faultlib.tmpfs(limit) as mnt:
                 root = os.path.join(mnt, "root")
@@ -147,12 +148,12 @@ def full_disk(case, binary, tasks, retry_wait):
     return c
 
 
-def readonly(binary, tasks, retry_wait):
+def readonly(binary, tasks, retry_wait, phases):
     c = Checks("readonly")
     live = mixedtree.LiveProcess()
     try:
         with faultlib.scratch_dir() as scratch:
-            for phase in ("sweep", "watch"):
+            for phase in phases:
                 with faultlib.tmpfs("size=64M") as mnt:
                     root = os.path.join(mnt, "root")
                     os.makedirs(root)
@@ -167,9 +168,13 @@ def readonly(binary, tasks, retry_wait):
                         c.expect(p.returncode == 1, f"sweep exit {p.returncode}, not 1: {p.stderr[-500:]}")
                         c.expect(all(e.get("path") and e.get("error") for e in errors), "an error without file or reason")
                         c.expect(raw_files(root) == before, "a read-only tree changed")
+                        # A dry run says what the real run could not do (exit 1), and writes nothing.
                         d = faultlib.run(binary, "sweep", "--root", root, "--json", "--dry-run", *POLICY)
-                        c.fact(f"sweep --dry-run: exit {d.returncode}, {len(faultlib.json_lines(d.stdout))} lines")
-                        c.expect(d.returncode == 0, f"dry run exit {d.returncode}: {d.stderr[-300:]}")
+                        would_fail = [l for l in faultlib.json_lines(d.stdout) if l.get("action") == "error"]
+                        c.fact(f"sweep --dry-run: exit {d.returncode}, {len(would_fail)} errors for what the real run could not do")
+                        c.expect(d.returncode == 1 and would_fail and all(e.get("path") for e in would_fail),
+                                 f"dry run exit {d.returncode} with {len(would_fail)} errors: {d.stderr[-300:]}")
+                        c.expect(raw_files(root) == before, "a dry run changed a read-only tree")
                         faultlib.remount(mnt, "rw")
                         faultlib.run(binary, "sweep", "--root", root, *POLICY, check_status=(0,))
                         c.expect(converged(root, expected), "after remounting rw, one sweep did not converge: "
@@ -195,6 +200,7 @@ def readonly(binary, tasks, retry_wait):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("case", choices=["enospc", "inodes", "readonly", "all"])
+    ap.add_argument("--phases", default="sweep,watch", help="sweep, watch or both (watch waits up to a retry interval, 30 s)")
     ap.add_argument("--tasks", type=int, default=20)
     ap.add_argument("--retry-wait", type=float, default=45, help="how long watch may take to recover by itself")
     ap.add_argument("--binary")
@@ -204,8 +210,9 @@ def main():
     binary = faultlib.binary(a.binary)
     started = faultlib.utcnow()
     cases = ["enospc", "inodes", "readonly"] if a.case == "all" else [a.case]
-    results = [readonly(binary, a.tasks, a.retry_wait) if case == "readonly" else full_disk(case, binary, a.tasks, a.retry_wait)
-               for case in cases]
+    phases = [p for p in a.phases.split(",") if p in ("sweep", "watch")]
+    results = [readonly(binary, a.tasks, a.retry_wait, phases) if case == "readonly" else
+               full_disk(case, binary, a.tasks, a.retry_wait, phases) for case in cases]
     failures = [f for r in results for f in r.failures]
     for f in failures:
         print("FAIL:", f)

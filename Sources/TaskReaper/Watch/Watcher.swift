@@ -207,7 +207,9 @@ public final class Watcher {
         }
         // Empty sessions go together, after one look at who holds them open; in a dry run
         // they stay (and stay watched).
-        let removed = SessionDirectoryRemoval.removeEmpty(results.compactMap { $0?.removal }, context: context)
+        let removed = SessionDirectoryRemoval.removeEmpty(results.compactMap { $0?.removal }, context: context) { key, at in
+            queue.schedule(key, at: earliest(queue.deadline(of: key), at))
+        }
         if !context.dryRun {
             for key in removed { registry.forgetSession(key) }
             apply(RegistryChanges(forgotten: removed))
