@@ -55,19 +55,13 @@ public enum FaultScript {
         public var text: String { lock.withLock { String(decoding: buffer, as: UTF8.self) } }
 
         func waitForLine(_ line: String, timeout: TimeInterval) -> Bool {
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline {
-                if text.split(separator: "\n").contains(Substring(line)) { return true }
-                if !process.isRunning { return text.split(separator: "\n").contains(Substring(line)) }
-                usleep(10_000)
-            }
-            return false
+            _ = holds(within: timeout) { text.split(separator: "\n").contains(Substring(line)) || !process.isRunning }
+            return text.split(separator: "\n").contains(Substring(line))
         }
 
         /// The exit status, once it exits (within `timeout`; nil if it did not).
         public func wait(timeout: TimeInterval = 60) -> Int32? {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning, Date() < deadline { usleep(10_000) }
+            _ = holds(within: timeout) { !process.isRunning }
             if process.isRunning { process.terminate(); process.waitUntilExit(); return nil }
             return process.terminationStatus
         }

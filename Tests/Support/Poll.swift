@@ -26,7 +26,12 @@ public struct PollTimeout: Error, CustomStringConvertible {
 }
 
 /// True as soon as `condition` holds; false if it still does not at the deadline (checked
-/// once more there, so a slow machine's last chance counts).
+/// once more there, so a slow machine's last chance counts). For callers that decide
+/// themselves what a timeout means.
+public func holds(within timeout: TimeInterval, interval: TimeInterval = 0.01, _ condition: () throws -> Bool) rethrows -> Bool {
+    try pollUntil(timeout: timeout, interval: interval, condition)
+}
+
 private func pollUntil(timeout: TimeInterval, interval: TimeInterval, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
