@@ -8,41 +8,54 @@ import TaskReaperCore
 /// shards: a sweep's threads rarely wait on one another.
 final class TaskCensus: Sendable {
     private static let shardCount = 16
+    /// Tasks by session, then by id: a session's tasks go in one step when it goes, and a
+    /// task costs its id and status (both short, held inline by String), not a path-long key
+    /// (100 000 watched tasks: a few MiB, not tens).
     private final class Shard: Sendable {
-        let tasks = Mutex<[String: String]>([:])
-        func withLock<T>(_ body: (inout [String: String]) -> T) -> T { tasks.withLock { body(&$0) } }
+        let sessions = Mutex<[String: [String: String]]>([:])
+        func withLock<T>(_ body: (inout [String: [String: String]]) -> T) -> T { sessions.withLock { body(&$0) } }
     }
 
     private let shards: [Shard] = (0..<TaskCensus.shardCount).map { _ in Shard() }
 
-    private static func key(_ location: Location) -> String? {
-        guard let session = location.session, let task = location.taskID else { return nil }
-        return location.root + "\u{0}" + (location.harness ?? "") + "\u{0}" + session + "\u{0}" + task
+    private static func sessionKey(_ location: Location) -> String? {
+        guard let session = location.session else { return nil }
+        return location.root + "\u{0}" + (location.harness ?? "") + "\u{0}" + session
     }
 
-    private func shard(_ key: String) -> Int {
+    private func shard(_ key: String) -> Shard {
         var hasher = Hasher()
         hasher.combine(key)
-        return Int(UInt(bitPattern: hasher.finalize()) % UInt(Self.shardCount))
+        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(Self.shardCount))]
     }
 
     /// `status` nil: the task is gone.
     func set(_ location: Location, status: String?) {
-        guard let key = Self.key(location) else { return }
-        shards[shard(key)].withLock { $0[key] = status }
+        guard let key = Self.sessionKey(location), let task = location.taskID else { return }
+        shard(key).withLock { sessions in
+            if let status {
+                sessions[key, default: [:]][task] = status
+            } else {
+                sessions[key]?[task] = nil
+                if sessions[key]?.isEmpty == true { sessions[key] = nil }
+            }
+        }
     }
 
     func removeSession(_ location: Location) {
-        guard let session = location.session else { return }
-        let prefix = location.root + "\u{0}" + (location.harness ?? "") + "\u{0}" + session + "\u{0}"
-        for shard in shards { shard.withLock { tasks in tasks = tasks.filter { !$0.key.hasPrefix(prefix) } } }
+        guard let key = Self.sessionKey(location) else { return }
+        shard(key).withLock { $0[key] = nil }
     }
 
     func clear() { for shard in shards { shard.withLock { $0.removeAll() } } }
 
     var counts: [String: Int] {
         var counts: [String: Int] = [:]
-        for shard in shards { shard.withLock { for status in $0.values { counts[status, default: 0] += 1 } } }
+        for shard in shards {
+            shard.withLock { sessions in
+                for tasks in sessions.values { for status in tasks.values { counts[status, default: 0] += 1 } }
+            }
+        }
         return counts
     }
 }
