@@ -26,21 +26,7 @@ public struct SessionReconciler: Sendable {
         // Protected (README "Protect"): never opened; `watch` forgets it like a gone session.
         if tree.skipsProtected(session: name, context: context) { return SessionOutcome(exists: false) }
         let location = tree.location(session: name)
-        let session: DirectoryHandle
-        let entries: [DirectoryEntry]
-        do {
-            session = try tree.directory.openDirectory(name)
-            entries = try session.entries()
-        } catch {
-            switch error.code {
-            case .noSuchFileOrDirectory: break  // gone since the listing
-            case .notDirectory, .tooManySymbolicLinkLevels:
-                // O_NOFOLLOW|O_DIRECTORY on a link fails with either; a plain file is no session.
-                if (try? tree.directory.status(name))??.kind == .symlink {
-                    Tree.reportSymlink(tree.directory.childPath(name), location: location, context: context)
-                }
-            default: context.reporter.failed(error, at: location, doing: "read session directory")
-            }
+        guard let (session, entries) = tree.openSession(name, context: context, reportLinks: true) else {
             return SessionOutcome(exists: false)
         }
         if entries.isEmpty { return emptySession(session) }

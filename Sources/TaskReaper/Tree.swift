@@ -94,6 +94,27 @@ public struct Tree: Sendable {
         }
     }
 
+    /// A session directory opened (never through a link) and listed; nil when it is gone, not
+    /// a directory, or unreadable (reported). `reportLinks`: say so when it is a link.
+    func openSession(_ name: String, context: ReconcileContext, reportLinks: Bool) -> (DirectoryHandle, [DirectoryEntry])? {
+        let location = location(session: name)
+        do {
+            let session = try directory.openDirectory(name)
+            return (session, try session.entries())
+        } catch {
+            switch error.code {
+            case .noSuchFileOrDirectory: break  // gone since the listing
+            case .notDirectory, .tooManySymbolicLinkLevels:
+                // O_NOFOLLOW|O_DIRECTORY on a link fails with either; a plain file is no session.
+                if reportLinks, (try? directory.status(name))??.kind == .symlink {
+                    Self.reportSymlink(directory.childPath(name), location: location, context: context)
+                }
+            default: context.reporter.failed(error, at: location, doing: "read session directory")
+            }
+            return nil
+        }
+    }
+
     /// The session directories of a tree (and links where they should be, reported later).
     func sessionNames(context: ReconcileContext) -> [String] {
         do {

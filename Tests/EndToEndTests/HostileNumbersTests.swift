@@ -57,9 +57,7 @@ final class HostileNumbersTests: XCTestCase {
         try BundleFixture.setModified(try BundleFixture.write(session, "bgb-00000006.json", BundleFixture.schema4(
             taskID: "bgb-00000006", status: "starting", startedAt: .max)), unixSeconds: farFuture)
         // Strays: a temp of a gone writer, an orphan, an empty session directory, all far-future.
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         try BundleFixture.setModified(try BundleFixture.write(session, ".bgb-00000007.json.tmp.\(gone.pid).bgb-00000007", "{"),
                                       unixSeconds: farFuture)
         try BundleFixture.setModified(try BundleFixture.write(session, "bgb-00000008.stdout", "orphan"), unixSeconds: farFuture)

@@ -13,9 +13,7 @@ final class JournalTests: XCTestCase {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "pi")
         // A unique task id makes this run's entries findable among everything else.
         let taskID = "bgb-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         try BundleFixture.write(dir, "\(taskID).json", BundleFixture.schema4(
             taskID: taskID, sessionID: "ses_journal\nwith newline", status: "killing", startedAt: BundleFixture.nowMs() - 60_000,
             childPID: gone.pid, pgid: gone.pid))

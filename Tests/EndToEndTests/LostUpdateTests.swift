@@ -18,9 +18,7 @@ final class LostUpdateTests: XCTestCase {
     /// then a sweep during which the harness writes `harnessVersion(pid)` just before our replace.
     private func sweepRacingTheHarness(to harnessVersion: (Int32) -> String) throws -> (dir: String, run: TaskReaperBinary.Run) {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         try BundleFixture.write(dir, "bgb-00000001.json", BundleFixture.schema4(
             taskID: "bgb-00000001", status: "running", startedAt: BundleFixture.nowMs() - 60_000,
             childPID: gone.pid, pgid: gone.pid))

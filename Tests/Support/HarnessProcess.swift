@@ -99,6 +99,14 @@ public final class HarnessProcess {
         public var description: String { "spawned pid \(pid) is not the leader of its own session and group (POSIX_SPAWN_SETSID ignored?)" }
     }
 
+    /// A process that existed a moment ago and is gone now (exited and reaped): its pid is
+    /// free, and `startedAt` says when it ran. What a task whose harness went away names.
+    public static func exited() throws -> HarnessProcess {
+        let process = try HarnessProcess(arguments: ["/bin/true"])
+        guard process.waitForExitStatus(timeout: 10) != nil else { throw PollTimeout(what: "/bin/true to exit", timeout: 10) }
+        return process
+    }
+
     public var pgid: pid_t { getpgid(pid) }
 
     /// A signal to the leader only (not its group).

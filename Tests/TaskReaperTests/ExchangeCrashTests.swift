@@ -32,9 +32,7 @@ final class ExchangeCrashTests: XCTestCase {
                                                                     exitCode: 0, extra: [("written_by", "\"harness\"")]))
         let intent = ExchangeIntent(.commit, put: FileDigest(try XCTUnwrap(try session.status("B"))),
                                     expect: FileDigest(try XCTUnwrap(try session.status("A"))))
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         let temp = ".bgb-00000001.json.tmp.\(ours ? getpid() : gone.pid).x\(intent.hex)"
         XCTAssertEqual(rename(dir + "/B", dir + "/bgb-00000001.json"), 0)
         XCTAssertEqual(rename(dir + "/" + displaced, dir + "/" + temp), 0)

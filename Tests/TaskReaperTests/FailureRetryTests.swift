@@ -34,9 +34,7 @@ final class FailureRetryTests: XCTestCase {
 
     func testAFailedFinalizationIsLookedAtAgain() throws {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         try BundleFixture.write(dir, "bgb-00000001.json", BundleFixture.schema4(
             taskID: "bgb-00000001", status: "running", startedAt: now - 60_000, childPID: gone.pid, pgid: gone.pid))
         try freeze(dir)  // no temp can be created in it
@@ -69,9 +67,7 @@ final class FailureRetryTests: XCTestCase {
 
     func testAFailedStrayRemovalIsLookedAtAgain() throws {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         let temp = try BundleFixture.write(dir, ".bgb-00000001.json.tmp.\(gone.pid).bgb-00000001", "{", ageMs: 2 * BundleFixture.hour)
         try freeze(temp)
         let run = try sweepAtNow()

@@ -92,9 +92,7 @@ final class HostileCorpusTests: XCTestCase {
     func testEveryCaseGivesItsReport() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).filter { $0.hasSuffix(".json") }.sorted()
         XCTAssertGreaterThanOrEqual(names.count, 30, "the corpus is there")
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         for name in names {
             let data = try Data(contentsOf: Self.corpus.appendingPathComponent(name))
             let testCase: Case

@@ -59,8 +59,7 @@ final class SweeperDirectoryTests: TreeTestCase {
     func testARunningTaskGoneWithoutAMarkerIsFateUnknownNamingItsOutput() throws {
         let id = TaskDirectoryFixture.id(4)
         let dir = try TaskDirectoryFixture.write(in: session, taskID: id, record: nil)
-        let process = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertNotNil(process.waitForExitStatus(timeout: 10))
+        let process = try HarnessProcess.exited()
         try TaskDirectoryFixture.write(in: session, taskID: id, record: TaskDirectoryFixture.record(
             schema: 6, taskID: id, status: "running", startedAt: process.startedAt, childPID: process.pid))
         let run = try sweep(root.path, policy: immediate())
@@ -75,8 +74,7 @@ final class SweeperDirectoryTests: TreeTestCase {
     func testAKillingTaskGoneGetsItsKilledMarkerInPlace() throws {
         let id = TaskDirectoryFixture.id(5)
         let dir = try TaskDirectoryFixture.write(in: session, taskID: id, record: nil)
-        let process = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertNotNil(process.waitForExitStatus(timeout: 10))
+        let process = try HarnessProcess.exited()
         try TaskDirectoryFixture.write(in: session, taskID: id, record: TaskDirectoryFixture.record(
             taskID: id, status: "killing", startedAt: process.startedAt, childPID: process.pid))
         let inode = TaskDirectoryFixture.inode(dir + "/io/exit")

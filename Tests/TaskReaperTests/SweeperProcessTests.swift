@@ -149,9 +149,7 @@ final class SweeperProcessTests: TreeTestCase {
     }
 
     func testAStrayTempOfALiveWriterIsKeptAndOfAGoneWriterRemoved() throws {
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         try BundleFixture.write(session, ".bgb-0000000a.json.tmp.\(gone.pid).bgb-0000000a", "{", ageMs: 120_000)
         try BundleFixture.write(session, "bgb-0000000b.exit.tmp.\(gone.pid)", "0", ageMs: 120_000)
         try BundleFixture.write(session, ".bgb-0000000d.json.tmp.\(gone.pid).bgb-0000000d", "{", ageMs: 10_000)

@@ -212,9 +212,7 @@ final class SweeperTreeTests: XCTestCase {
     /// A session with one running task whose process (`pid`) is gone (reaped), no marker.
     private func goneRunningTask() throws -> (dir: String, pid: Int32) {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         try BundleFixture.write(dir, "bgb-00000001.json", BundleFixture.schema4(
             taskID: "bgb-00000001", status: "running", startedAt: BundleFixture.nowMs() - 60_000,
             childPID: gone.pid, pgid: gone.pid))
@@ -277,9 +275,7 @@ final class SweeperTreeTests: XCTestCase {
 
     func testAnyMarkerThatIsNotARegularFileIsNoMarkerAndReported() throws {
         let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-        let gone = try HarnessProcess(arguments: ["/bin/true"])
-        XCTAssertTrue(gone.waitUntilExited())
-        gone.reap()
+        let gone = try HarnessProcess.exited()
         let ids = ["bgb-00000001", "bgb-00000002", "bgb-00000003", "bgb-00000004"]
         for id in ids {
             try BundleFixture.write(dir, "\(id).json", BundleFixture.schema4(

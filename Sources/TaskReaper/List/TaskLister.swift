@@ -39,18 +39,8 @@ public struct TaskLister: Sendable {
 
     /// One session's tasks, in the session's own order (`SessionEntries.tasks`).
     static func list(tree: Tree, session name: String, context: ReconcileContext) -> [TaskListing] {
-        let session: DirectoryHandle
-        let entries: [DirectoryEntry]
-        do {
-            session = try tree.directory.openDirectory(name)
-            entries = try session.entries()
-        } catch {
-            switch error.code {
-            case .noSuchFileOrDirectory, .notDirectory, .tooManySymbolicLinkLevels: break  // gone, a file, or a link: no tasks
-            default: context.reporter.failed(error, at: tree.location(session: name), doing: "read session directory")
-            }
-            return []
-        }
+        // A link where a session should be is the sweep's to report, not the listing's.
+        guard let (session, entries) = tree.openSession(name, context: context, reportLinks: false) else { return [] }
         var rows: [TaskListing] = []
         for (taskID, layout) in SessionEntries(listing: entries, in: session).tasks {
             let reconciler = BundleReconciler(tree: tree, session: session, sessionName: name, taskID: taskID,
