@@ -79,8 +79,16 @@ struct BundleReconciler {
             return Outcome()
         case .task(let observed): task = observed
         }
-        if ControlTemps.settle(task.files, location: location, context: context) { return nil }
+        let temps = ControlTemps.settle(task.files, location: location, context: context)
+        if temps.putBack { return nil }
         if let kind = task.irregularMarker { irregularMarker(kind, task) }
+        guard var outcome = try decideAndAct(task) else { return nil }
+        outcome.nextDue = earliest(outcome.nextDue, temps.nextDue)
+        return outcome
+    }
+
+    /// The decision for an observed task, and its action.
+    private func decideAndAct(_ task: ObservedTask) throws(SystemError) -> Outcome? {
         let document = task.observation.document
         switch Decide.task(task.observation, policy: context.policy) {
         case .leave(let recheckAt):
