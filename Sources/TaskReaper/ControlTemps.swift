@@ -13,7 +13,7 @@ enum ControlTemps {
         let control = files.recordDirectory
         guard let entries = try? control.entries() else { return false }
         var putBack = false
-        for entry in entries where entry.isValidUTF8 && HarnessTempName.matches(entry.name) {
+        for entry in entries where HarnessTempName.matches(entry.name) {
             let path = control.childPath(entry.name)
             do {
                 guard let status = try control.status(entry.name), status.kind == .regular,

@@ -47,8 +47,10 @@ struct TaskFinalizer {
         let killed = Array("killed".utf8)
         switch files.layout {
         case .flat:
-            // Added, never replacing: linked into place only if still absent.
-            let result = try files.markerDirectory.writeAtomically(files.markerName, bytes: killed, tag: taskID,
+            // Added, never replacing: linked into place only if still absent. Tagged `kill` as
+            // the seed tags its own kill marker: the temp name must fit NAME_MAX whatever the
+            // id's length (`<name>` already holds it; TempNames.seed).
+            let result = try files.markerDirectory.writeAtomically(files.markerName, bytes: killed, tag: "kill",
                                                                    like: task.recordStatus, exclusive: true)
             return result != .targetExists
         case .directory:
@@ -69,7 +71,7 @@ struct TaskFinalizer {
         // A task directory's record is replaced through temps named as the harness names its
         // own (§7.5), so its readers and cleanup treat ours as theirs: a temp, never a task.
         let temps: TempNames = files.isDirectory ? .harness(random: { () throws(SystemError) in try HarnessTempName.make() })
-            : .seed(for: files.recordName, tag: taskID)
+            : .seed(for: files.recordName)
         let result = try files.recordDirectory.replace(files.recordName, with: updated.encoded(),
                                                        ifStill: .init(status: task.recordStatus, bytes: task.record), temps: temps)
         return result == .replaced

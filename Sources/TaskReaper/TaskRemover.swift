@@ -58,7 +58,7 @@ struct TaskRemover {
             for name in members.sorted() + [task.files.recordName] { try reconciler.session.unlink(name) }
             return members.count + 1
         case .directory(_, _, let identity):
-            switch try reconciler.session.removeTaskDirectory(taskID, expected: identity) {
+            switch try reconciler.session.removeTaskDirectory(FileName(taskID), expected: identity) {
             case .removed(_, let count): return count
             case .identityChanged: return nil
             case .absent: return 0

@@ -7,9 +7,8 @@ extension DirectoryHandle {
     /// protect only the LAST component: "a/b" would follow a link at "a", and "." or ".."
     /// would name this directory or its parent. Every operation that removes or writes
     /// calls this first: input names come from hostile trees and from callers' mistakes.
-    static func requireSingleName(_ name: String, in directory: DirectoryHandle) throws(SystemError) {
-        guard !name.isEmpty, name != ".", name != "..", !name.utf8.contains(UInt8(ascii: "/")),
-              !name.utf8.contains(0) else {
+    static func requireSingleName(_ name: FileName, in directory: DirectoryHandle) throws(SystemError) {
+        guard name.isSingleEntry else {
             throw SystemError("use of a name that is not one entry", directory.childPath(name), errno: EINVAL)
         }
     }
