@@ -44,6 +44,11 @@ public enum RawPath {
     }
 
     public static func read(_ path: [UInt8]) -> String? {
+        contents(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The file's bytes; nil when it cannot be opened.
+    public static func contents(_ path: [UInt8]) -> Data? {
         let fd = withCPath(path) { open($0, O_RDONLY) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -54,7 +59,7 @@ public enum RawPath {
             guard n > 0 else { break }
             data += buffer[..<n]
         }
-        return String(decoding: data, as: UTF8.self)
+        return Data(data)
     }
 
     /// A JSON file's top-level object.
@@ -76,7 +81,7 @@ public enum RawPath {
         // Contents too: the listing alone would miss a rewrite within one mtime tick.
         let entries = listing.split(separator: 0, omittingEmptySubsequences: false)
         for index in stride(from: 0, to: entries.count - 1, by: 2) where entries[index + 1].first == UInt8(ascii: "f") {
-            listing += Data((read(Array(entries[index])) ?? "").utf8)
+            listing += contents(Array(entries[index])) ?? Data()
         }
         return listing
     }
