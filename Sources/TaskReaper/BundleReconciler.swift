@@ -90,7 +90,7 @@ struct BundleReconciler {
                 switch Housekeeping.rowSync(jsonModified: task.recordStatus.modified, now: task.observation.now, policy: context.policy) {
                 case .settlingUntil(let settled): outcome.nextDue = earliest(recheckAt, settled)
                 case .now:
-                    if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
+                    if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harnessName?.text, at: location,
                                                                        jsonPath: task.files.recordPath, context: context) {
                         outcome.nextDue = earliest(recheckAt, until)
                     }

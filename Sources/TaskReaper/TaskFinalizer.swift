@@ -26,7 +26,7 @@ struct TaskFinalizer {
         let updated = document.markedTerminal(f.to, exitCode: f.exitCode, reason: f.reason, now: now)
         if !context.dryRun, try !writeRecord(updated) { return nil }
         // The row follows the record (CONTRACT §6); a deferred one is repaired on the next look.
-        let row = reconciler.tree.mirror?.finalized(updated, taskID: taskID, harness: reconciler.tree.harness, context: context) ?? .noDatabase
+        let row = reconciler.tree.mirror?.finalized(updated, taskID: taskID, harness: reconciler.tree.harnessName?.text, context: context) ?? .noDatabase
         var event = ActionReport(.finalize, path: files.recordPath, location: reconciler.location,
                                  message: "\(context.verb("Finalized", "finalize")) task \(taskID): \(f.from.rawValue) -> \(f.to.rawValue)"
                                      + (f.exitCode.map { " (exit code \($0))" } ?? "") + (f.reason.map { ": \($0)" } ?? "")

@@ -14,7 +14,7 @@ struct TaskRemover {
 
     func remove(_ reason: RemovalReason) -> BundleReconciler.Outcome {
         let document = task.observation.document
-        let row = reconciler.tree.mirror?.removing(document, taskID: taskID, harness: reconciler.tree.harness, context: context) ?? .noDatabase
+        let row = reconciler.tree.mirror?.removing(document, taskID: taskID, harness: reconciler.tree.harnessName?.text, context: context) ?? .noDatabase
         if case .deferred(let until) = row { return BundleReconciler.Outcome(nextDue: until) }
         var files: Int
         switch task.files.layout {
