@@ -55,11 +55,13 @@ public final class DirectoryHandle: Sendable {
                 if errno != 0 { throw SystemError("readdir", path) }
                 return result
             }
-            let listed = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                DirectoryEntry(rawName: raw.prefix(while: { $0 != 0 }), direntType: entry.pointee.d_type)
+            let listed = withUnsafeBytes(of: entry.pointee.d_name) { raw -> DirectoryEntry? in
+                let name = raw.prefix(while: { $0 != 0 })
+                // `.` and `..` by their bytes, before any String is made.
+                if name.count <= 2, name.allSatisfy({ $0 == UInt8(ascii: ".") }) { return nil }
+                return DirectoryEntry(rawName: name, direntType: entry.pointee.d_type)
             }
-            if listed.name == "." || listed.name == ".." { continue }
-            result.append(listed)
+            if let listed { result.append(listed) }
         }
     }
 

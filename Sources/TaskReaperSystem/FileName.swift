@@ -60,8 +60,6 @@ public struct FileName: Hashable, Comparable, Sendable, CustomStringConvertible,
         return String(validating: raw, as: UTF8.self)
     }
 
-    public var isValidUTF8: Bool { isVerbatim || String(validating: bytes, as: UTF8.self) != nil }
-
     /// The kernel's bytes.
     public var bytes: [UInt8] {
         if isVerbatim { return Array(escaped.utf8) }
