@@ -31,7 +31,7 @@ public final class DirectoryHandle: Sendable {
 
     /// A subdirectory; fails with ELOOP when `name` is a symbolic link, ENOTDIR when not a directory.
     public func openDirectory(_ name: FileName) throws(SystemError) -> DirectoryHandle {
-        try Self.requireSingleName(name, in: self)
+        try Self.requireOneEntryBytes(name, in: self)
         let child = name.withCName { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         guard child >= 0 else { throw SystemError("open", childPath(name)) }
         return DirectoryHandle(fd: child, path: childPath(name))
@@ -67,6 +67,7 @@ public final class DirectoryHandle: Sendable {
 
     /// `nil` when the entry does not exist.
     public func status(_ name: FileName) throws(SystemError) -> FileStatus? {
+        try Self.requireOneEntryBytes(name, in: self)
         guard let status = FileStatus.of(fd, name) else {
             if errno == ENOENT { return nil }
             throw SystemError("stat", childPath(name))
@@ -104,6 +105,7 @@ public final class DirectoryHandle: Sendable {
     /// Reads a whole regular file without following links and without blocking on a FIFO.
     /// The status comes from the opened file, so it describes exactly the bytes returned.
     public func read(_ name: FileName, limit: Int) throws(SystemError) -> ReadResult {
+        try Self.requireOneEntryBytes(name, in: self)
         let file = name.withCName { openat(fd, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
         if file < 0 {
             switch errno {
@@ -143,7 +145,7 @@ public final class DirectoryHandle: Sendable {
     /// Removes a file or a symbolic link itself. `false` when it was already gone.
     @discardableResult
     public func unlink(_ name: FileName) throws(SystemError) -> Bool {
-        try Self.requireSingleName(name, in: self)
+        try Self.requireOneEntryBytes(name, in: self)
         guard name.withCName({ unlinkat(fd, $0, 0) }) == 0 else {
             if errno == ENOENT { return false }
             throw SystemError("unlink", childPath(name))
@@ -161,7 +163,7 @@ public final class DirectoryHandle: Sendable {
 
     /// rmdir: a directory the harness refilled (ENOTEMPTY) or removed (ENOENT) is fine.
     public func removeDirectory(_ name: FileName) throws(SystemError) -> RemoveDirectoryResult {
-        try Self.requireSingleName(name, in: self)
+        try Self.requireOneEntryBytes(name, in: self)
         guard name.withCName({ unlinkat(fd, $0, AT_REMOVEDIR) }) == 0 else {
             switch errno {
             case ENOTEMPTY, EEXIST: return .notEmpty
@@ -176,7 +178,7 @@ public final class DirectoryHandle: Sendable {
     /// `ownedLike`: when we are root, a directory we create gets that owner, so a
     /// system-wide run never leaves root-owned directories in a user's tree.
     public func makeDirectory(_ name: FileName, mode: mode_t = 0o755, ownedLike owner: FileStatus? = nil) throws(SystemError) -> DirectoryHandle {
-        try Self.requireSingleName(name, in: self)
+        try Self.requireOneEntryBytes(name, in: self)
         var created = true
         if name.withCName({ mkdirat(fd, $0, mode) }) != 0 {
             guard errno == EEXIST else { throw SystemError("mkdir", childPath(name)) }
@@ -191,8 +193,8 @@ public final class DirectoryHandle: Sendable {
 
     /// rename(2) within or across directories of one file system; replaces the target.
     public func rename(_ name: FileName, to target: FileName, in targetDirectory: DirectoryHandle? = nil) throws(SystemError) {
-        try Self.requireSingleName(name, in: self)
-        try Self.requireSingleName(target, in: targetDirectory ?? self)
+        try Self.requireOneEntryBytes(name, in: self)
+        try Self.requireOneEntryBytes(target, in: targetDirectory ?? self)
         let targetFD = targetDirectory?.fd ?? fd
         guard name.withCName({ from in target.withCName { renameat(fd, from, targetFD, $0) } }) == 0 else {
             throw SystemError("rename", childPath(name) + " -> " + (targetDirectory ?? self).childPath(target))
@@ -203,8 +205,8 @@ public final class DirectoryHandle: Sendable {
     /// EEXIST): the atomic "create if absent" that a plain rename cannot express. Returns
     /// false when the target exists.
     public func link(_ name: FileName, to target: FileName, in targetDirectory: DirectoryHandle? = nil) throws(SystemError) -> Bool {
-        try Self.requireSingleName(name, in: self)
-        try Self.requireSingleName(target, in: targetDirectory ?? self)
+        try Self.requireOneEntryBytes(name, in: self)
+        try Self.requireOneEntryBytes(target, in: targetDirectory ?? self)
         let targetFD = targetDirectory?.fd ?? fd
         guard name.withCName({ from in target.withCName { linkat(fd, from, targetFD, $0, 0) } }) == 0 else {
             if errno == EEXIST { return false }

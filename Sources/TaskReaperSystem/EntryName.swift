@@ -12,4 +12,13 @@ extension DirectoryHandle {
             throw SystemError("use of a name that is not one entry", directory.childPath(name), errno: EINVAL)
         }
     }
+
+    /// The per-entry check of the plain operations (open, stat, unlink, rename...): a name
+    /// whose escaped form holds an escape must decode to one entry (`\x2f` or `\x00` would
+    /// spell what its text does not show); a verbatim name is exactly what it shows, and costs
+    /// nothing more here (the removals and writes of whole trees check it fully, above).
+    static func requireOneEntryBytes(_ name: FileName, in directory: DirectoryHandle) throws(SystemError) {
+        if name.isVerbatim { return }
+        try requireSingleName(name, in: directory)
+    }
 }
