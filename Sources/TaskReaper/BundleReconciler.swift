@@ -7,13 +7,13 @@ import TaskReaperSystem
 struct BundleReconciler {
     /// What the listing found under `taskID`.
     enum Layout {
-        case flat(members: [String])
+        case flat(members: [FileName])
         case directory
     }
 
     let tree: Tree
     let session: DirectoryHandle
-    let sessionName: String
+    let sessionName: FileName
     let taskID: String
     let layout: Layout
     let context: ReconcileContext
@@ -39,8 +39,8 @@ struct BundleReconciler {
     /// What reports point at before the record was found: the JSON, or the task directory.
     var entryPath: String {
         switch layout {
-        case .flat: return session.childPath(taskID + ".json")
-        case .directory: return session.childPath(taskID)
+        case .flat: return session.childPath(FileName(taskID + ".json"))
+        case .directory: return session.childPath(FileName(taskID))
         }
     }
 
@@ -98,7 +98,7 @@ struct BundleReconciler {
                 switch Housekeeping.rowSync(jsonModified: task.recordStatus.modified, now: task.observation.now, policy: context.policy) {
                 case .settlingUntil(let settled): outcome.nextDue = earliest(recheckAt, settled)
                 case .now:
-                    if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
+                    if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harnessName?.text, at: location,
                                                                        jsonPath: task.files.recordPath, context: context) {
                         outcome.nextDue = earliest(recheckAt, until)
                     }
@@ -178,7 +178,7 @@ struct BundleReconciler {
             let quarantine = Quarantine(tree: tree, session: session, sessionName: sessionName, context: context)
             switch layout {
             case .flat(let members):
-                return quarantine.move(taskID: taskID, names: members.sorted() + [taskID + ".json"], problem: problem, now: now)
+                return quarantine.move(taskID: taskID, names: members.sorted() + [FileName(taskID + ".json")], problem: problem, now: now)
             case .directory:
                 return quarantine.moveTaskDirectory(taskID, problem: problem)
             }

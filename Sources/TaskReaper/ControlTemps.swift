@@ -20,7 +20,7 @@ enum ControlTemps {
         guard files.isDirectory, !context.dryRun else { return settlement }
         let control = files.recordDirectory
         guard let entries = try? control.entries() else { return settlement }
-        for entry in entries where entry.isValidUTF8 && HarnessTempName.matches(entry.name) {
+        for entry in entries where HarnessTempName.matches(entry.name) {
             let path = control.childPath(entry.name)
             do {
                 guard let status = try control.status(entry.name), status.kind == .regular,

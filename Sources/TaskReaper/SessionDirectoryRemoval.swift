@@ -5,7 +5,7 @@ import TaskReaperSystem
 /// handle the pass held on it.
 public struct SessionRemoval: Sendable {
     let tree: Tree
-    let name: String
+    let name: FileName
     let identity: FileIdentity
     let owner: UInt32
     let why: String
