@@ -6,7 +6,7 @@ usage: watch_bench.py  (env: BIN=.build/release/taskreaper, TASKS=200, SESSIONS=
        BENCH_DIR=/var/tmp/taskreaper-watch-bench,
        BIG=1 to add the 100 000-session scale (issue #14), BIG_ONLY=1 for that scale alone,
        BIG_SESSIONS=100000, BIG_BUNDLES=250000, BIG_IDLE_SECONDS=10, LOAD_RATE=1000,
-       FLOOD=20000, FLOOD_QUEUE=1024)
+       FLOOD=20000, FLOOD_QUEUE=128)
 See scripts/bench/watch.sh, the one command that builds and runs this.
 
 The big scale (BIG=1, ~10 minutes on 2 cores, 1 000 000 files on the bench dir's file system):

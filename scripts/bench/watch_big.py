@@ -4,12 +4,12 @@ import glob, json, os, random, subprocess, sys, threading, time
 
 import watch_bench as wb
 
-SESSIONS = int(os.environ.get("BIG_SESSIONS", "100000"))
-BUNDLES = int(os.environ.get("BIG_BUNDLES", "250000"))
-IDLE = int(os.environ.get("BIG_IDLE_SECONDS", "10"))
-LOAD_RATE = int(os.environ.get("LOAD_RATE", "1000"))
-FLOOD = int(os.environ.get("FLOOD", "20000"))
-FLOOD_QUEUE = int(os.environ.get("FLOOD_QUEUE", "1024"))
+def setting(name, default):
+    return int(os.environ.get(name, str(default)))
+
+
+SESSIONS, BUNDLES, IDLE = setting("BIG_SESSIONS", 100000), setting("BIG_BUNDLES", 250000), setting("BIG_IDLE_SECONDS", 10)
+LOAD_RATE, FLOOD, FLOOD_QUEUE = setting("LOAD_RATE", 1000), setting("FLOOD", 20000), setting("FLOOD_QUEUE", 128)
 QUEUE_KNOB = "/proc/sys/fs/inotify/max_queued_events"
 
 # The writer: rewrites task JSONs (temp + rename, the content unchanged) round-robin over the
