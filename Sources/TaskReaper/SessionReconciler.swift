@@ -24,9 +24,12 @@ public struct SessionReconciler: Sendable {
     /// When to look again, and which live processes to wait for.
     @discardableResult
     public func reconcile() -> SessionOutcome {
+        let location = tree.location(session: name)
+        // The metric counts what this look finds (a gone or protected session: nothing).
+        context.reporter.lookStarted(location)
+        defer { context.reporter.lookEnded(location) }
         // Protected (README "Protect"): never opened; `watch` forgets it like a gone session.
         if tree.skipsProtected(session: name, context: context) { return SessionOutcome(exists: false) }
-        let location = tree.location(session: name)
         guard let (session, entries) = tree.openSession(name, context: context, reportLinks: true) else {
             return SessionOutcome(exists: false)
         }
