@@ -20,7 +20,7 @@ final class ProcessWatches {
 
     private struct Watched {
         let pidfd: PidFD
-        var owners: Set<SessionKey> = []
+        var owners: Set<SessionID> = []
     }
 
     private let epoll: Epoll
@@ -30,9 +30,8 @@ final class ProcessWatches {
     private let pollInterval: Millis
     private var watched: [Int32: Watched] = [:]  // by pid
     private var pidByFD: [Int32: Int32] = [:]
-    /// Per session, the pids its live tasks depend on (sorted): an array, not a Set, as a
-    /// session holds a few (100 000 sessions: 5 MiB, not 15).
-    private var interests: [SessionKey: [Int32]] = [:]
+    /// Per session, the pids its live tasks depend on.
+    private var interests: [SessionID: Pids] = [:]
     /// pidfd_open failed for lack of descriptors, and has not succeeded since.
     private(set) var limitReached = false
 
@@ -46,7 +45,7 @@ final class ProcessWatches {
     var count: Int { watched.count }
 
     /// The processes `key`'s live tasks depend on are now exactly those of `live`.
-    func update(_ key: SessionKey, live: [LiveProcess]) -> Coverage {
+    func update(_ key: SessionID, live: [LiveProcess]) -> Coverage {
         var wanted: Set<Int32> = []
         var coverage = Coverage.watched
         for process in live {
@@ -56,28 +55,24 @@ final class ProcessWatches {
             case .unwatchable: coverage = max(coverage, .poll)
             }
         }
-        let previous = Set(interests[key] ?? [])
+        let previous = Set(interests[key]?.all ?? [])
         for pid in wanted.subtracting(previous) { watched[pid]?.owners.insert(key) }
         for pid in previous.subtracting(wanted) { watched[pid]?.owners.remove(key) }
-        interests[key] = wanted.isEmpty ? nil : wanted.sorted()
+        interests[key] = Pids(wanted)
         for pid in wanted.union(previous) where watched[pid]?.owners.isEmpty == true { unwatch(pid) }
         return coverage
     }
 
     /// The session is gone: its processes are no one's concern through it any more.
-    func release(_ key: SessionKey) { _ = update(key, live: []) }
-
-    func release(where matches: (SessionKey) -> Bool) {
-        for key in interests.keys where matches(key) { release(key) }
-    }
+    func release(_ key: SessionID) { _ = update(key, live: []) }
 
     /// Whether an epoll token is one of ours.
     func owns(token: UInt64) -> Bool { token >= tokenBase && pidByFD[Int32(truncatingIfNeeded: token - tokenBase)] != nil }
 
     /// A pidfd fired: the process exited. Returns the sessions to look at again.
-    func exited(token: UInt64) -> Set<SessionKey> {
+    func exited(token: UInt64) -> Set<SessionID> {
         guard let pid = pidByFD[Int32(truncatingIfNeeded: token - tokenBase)], let entry = watched[pid] else { return [] }
-        for key in entry.owners { interests[key]?.removeAll { $0 == pid } }
+        for key in entry.owners { interests[key] = interests[key].flatMap { Pids(Set($0.all).subtracting([pid])) } }
         unwatch(pid)
         return entry.owners
     }
@@ -172,5 +167,28 @@ final class ProcessWatches {
                                      + "\(DurationText.format(pollInterval)); raise LimitNOFILE= or `ulimit -n`")
         event.details = [("error", .string(error.code.description))]
         context.reporter.report(event)
+    }
+}
+
+/// A session's pids: one inline (the usual session, no allocation: 100 000 sessions are
+/// 5 MiB less), more in a sorted array.
+private enum Pids {
+    case one(Int32)
+    case many([Int32])
+
+    /// nil: no pid.
+    init?(_ pids: Set<Int32>) {
+        switch pids.count {
+        case 0: return nil
+        case 1: self = .one(pids.first!)
+        default: self = .many(pids.sorted())
+        }
+    }
+
+    var all: [Int32] {
+        switch self {
+        case .one(let pid): return [pid]
+        case .many(let pids): return pids
+        }
     }
 }

@@ -17,7 +17,7 @@ extension WatchRegistry {
             guard let target = targets[event.wd] else { continue }
             if event.watchEnded {
                 targets[event.wd] = nil
-                if watched[target] == event.wd { forgetTarget(target) }
+                if wd(of: target) == event.wd { forgetTarget(target) }
             }
             changes.merge(handle(event, on: target))
         }
@@ -67,9 +67,12 @@ extension WatchRegistry {
 
     func handle(_ event: Inotify.Event, on target: WatchTarget) -> RegistryChanges {
         switch target {
-        case .session(let key):
-            if event.watchEnded { return RegistryChanges(forgotten: [key]) }
-            return event.selfGone ? RegistryChanges() : RegistryChanges(look: [key])
+        case .session(let id):
+            if event.watchEnded {
+                forgetSession(id)
+                return RegistryChanges(forgotten: [id])
+            }
+            return event.selfGone ? RegistryChanges() : RegistryChanges(look: [id])
         case .taskFiles(let key, let path):
             if event.watchEnded {
                 taskFiles[key]?.remove(path)
@@ -78,14 +81,13 @@ extension WatchRegistry {
             return RegistryChanges(look: [key])
         case .tree(let path):
             if event.watchEnded { return forgetTree(path) }
-            guard let name = event.name else { return RegistryChanges() }
-            let key = SessionKey(tree: path, name: name)
+            guard let name = event.name, let tree = trees[path] else { return RegistryChanges() }
             var changes = RegistryChanges()
-            if event.vanished {
-                forgetSession(key)
-                changes.forgotten.append(key)
+            if event.vanished, let id = sessions.find(tree: tree.number, name: name) {
+                forgetSession(id)
+                changes.forgotten.append(id)
             }
-            if event.appeared { changes.look.append(key) }
+            if event.appeared { changes.look.append(sessions.id(tree: tree.number, name: name)) }
             return changes
         case .harnessDirectory(let index, let harness):
             guard !event.watchEnded, event.name == Tree.directoryName else { return RegistryChanges() }

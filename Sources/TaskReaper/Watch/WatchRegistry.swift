@@ -30,6 +30,8 @@ final class WatchRegistry {
     struct TreeState {
         let tree: Tree
         let wd: Int32?
+        /// Its number in `treePaths` (and in its sessions' entries).
+        let number: UInt32
     }
 
     let inotify: Inotify
@@ -37,13 +39,18 @@ final class WatchRegistry {
     let options: WatchOptions
     var roots: [RootState]
     var targets: [Int32: WatchTarget] = [:]
+    /// Target -> wd, but for sessions: theirs is in `sessions`.
     var watched: [WatchTarget: Int32] = [:]
     /// Watch point (parent or nearest existing ancestor) -> the roots watched from it
     /// (several roots may share one).
     var rootParents: [Int32: [Int]] = [:]
     var trees: [String: TreeState] = [:]
+    /// Tree paths by number (nil: a free number).
+    var treePaths: [String?] = []
+    /// Every session named so far and not forgotten: name, tree and watch, by id.
+    var sessions = SessionTable()
     /// Per session, the task directories' control/ and io/ watched (by path).
-    var taskFiles: [SessionKey: Set<String>] = [:]
+    var taskFiles: [SessionID: Set<String>] = [:]
     var watchLimitReached = false
     /// Set by the watcher once the first pass is done: roots opened after it appeared later.
     var startPassDone = false
@@ -78,23 +85,34 @@ final class WatchRegistry {
     var watchCount: Int { targets.count + rootParents.count }
     var nextRetry: Millis? { roots.compactMap(\.retryAt).min() }
 
-    func tree(of key: SessionKey) -> Tree? { trees[key.tree]?.tree }
-
-    /// Watch a session before looking at it: whatever changes after the listing raises an event.
-    func watchSession(_ key: SessionKey) {
-        guard watched[.session(key)] == nil, let tree = tree(of: key),
-              let directory = try? tree.directory.openDirectory(key.name) else { return }
-        _ = addWatch(directory, mask: Inotify.sessionMask, target: .session(key))
+    /// The session's tree and name, while the registry knows it.
+    func session(_ id: SessionID) -> (tree: Tree, name: FileName)? {
+        guard let session = sessions[id], let path = treePaths[Int(session.tree)], let tree = trees[path]?.tree else { return nil }
+        return (tree, session.name)
     }
 
-    func forgetSession(_ key: SessionKey) {
-        removeWatch(.session(key))
-        watchTaskFiles(key, [])
+    /// The id of a session a pass named by its tree and name, if the registry knows it.
+    func session(_ key: SessionKey) -> SessionID? {
+        trees[key.tree].flatMap { sessions.find(tree: $0.number, name: key.name) }
+    }
+
+    /// Watch a session before looking at it: whatever changes after the listing raises an event.
+    func watchSession(_ id: SessionID) {
+        guard sessions[id]?.wd == nil, let (tree, name) = session(id),
+              let directory = try? tree.directory.openDirectory(name) else { return }
+        _ = addWatch(directory, mask: Inotify.sessionMask, target: .session(id))
+    }
+
+    /// The session is gone (or its tree): its watches go, and its id is free again.
+    func forgetSession(_ id: SessionID) {
+        removeWatch(.session(id))
+        watchTaskFiles(id, [])
+        sessions.remove(id)
     }
 
     /// The task directories' control/ and io/ of a session to watch now: exactly these (a
     /// task that went terminal, or was removed, loses its watches with the next reconcile).
-    func watchTaskFiles(_ key: SessionKey, _ directories: [DirectoryHandle]) {
+    func watchTaskFiles(_ key: SessionID, _ directories: [DirectoryHandle]) {
         let current = taskFiles[key] ?? []
         let wanted = Set(directories.map(\.path))
         guard current != wanted else { return }
@@ -147,23 +165,23 @@ final class WatchRegistry {
         let path = tree.directory.path
         if trees[path] == nil {
             let wd = addWatch(tree.directory, mask: Inotify.directoryMask, target: .tree(path))
-            trees[path] = TreeState(tree: tree, wd: wd)
+            let number = treePaths.firstIndex(of: nil) ?? treePaths.count
+            if number == treePaths.count { treePaths.append(nil) }
+            treePaths[number] = path
+            trees[path] = TreeState(tree: tree, wd: wd, number: UInt32(number))
         }
         guard let state = trees[path] else { return RegistryChanges() }
-        return RegistryChanges(look: state.tree.sessionNames(context: context).map { SessionKey(tree: path, name: $0) })
+        return RegistryChanges(look: state.tree.sessionNames(context: context).map { sessions.id(tree: state.number, name: $0) })
     }
 
+    /// The tree is gone: so are its sessions (their watches, their ids).
     func forgetTree(_ path: String) -> RegistryChanges {
-        guard trees.removeValue(forKey: path) != nil else { return RegistryChanges() }
+        guard let state = trees.removeValue(forKey: path) else { return RegistryChanges() }
         removeWatch(.tree(path))
-        for target in watched.keys {
-            switch target {
-            case .session(let key) where key.tree == path, .taskFiles(let key, _) where key.tree == path: removeWatch(target)
-            default: break
-            }
-        }
-        taskFiles = taskFiles.filter { $0.key.tree != path }
-        return RegistryChanges(forgottenTrees: [path])
+        let gone = sessions.ids(inTree: state.number)
+        for id in gone { forgetSession(id) }
+        treePaths[Int(state.number)] = nil
+        return RegistryChanges(forgotten: gone)
     }
 
     func treePath(root index: Int, harness: FileName?) -> String {
@@ -179,9 +197,13 @@ final class WatchRegistry {
             // Two directories can share an inode only if one replaced the other: the
             // kernel hands back the same wd, and the newest target is the true one.
             if let old = targets[wd], old != target { forgetTarget(old) }
-            if watched[target] == nil, case .session = target { sessionCount += 1 }
+            if case .session(let id) = target {
+                if sessions[id]?.wd == nil { sessionCount += 1 }
+                sessions.setWatch(wd, of: id)
+            } else {
+                watched[target] = wd
+            }
             targets[wd] = target
-            watched[target] = wd
             return wd
         } catch {
             if error.code == .noSpace {
@@ -194,16 +216,26 @@ final class WatchRegistry {
     }
 
     func removeWatch(_ target: WatchTarget) {
-        guard let wd = watched[target] else { return }
+        guard let wd = wd(of: target) else { return }
         forgetTarget(target)
         inotify.removeWatch(wd)
         targets[wd] = nil
     }
 
+    func wd(of target: WatchTarget) -> Int32? {
+        if case .session(let id) = target { return sessions[id]?.wd }
+        return watched[target]
+    }
+
     /// The bookkeeping of a target whose watch is gone (removed, or ended by the kernel).
     func forgetTarget(_ target: WatchTarget) {
-        guard watched.removeValue(forKey: target) != nil else { return }
-        if case .session = target { sessionCount -= 1 }
+        if case .session(let id) = target {
+            guard sessions[id]?.wd != nil else { return }
+            sessions.setWatch(nil, of: id)
+            sessionCount -= 1
+            return
+        }
+        watched.removeValue(forKey: target)
     }
 
     /// The rescan covering what the watch limit left unwatched is due.

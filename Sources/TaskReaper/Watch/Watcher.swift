@@ -22,7 +22,7 @@ public final class Watcher {
     private let signals: SignalChannel
     private let registry: WatchRegistry
     private let processes: ProcessWatches
-    private var queue = WorkQueue<SessionKey>()
+    private var queue = WorkQueue<SessionID>()
     private var control: ControlServer?
     private var timers = WatchTimers()
     private var stopping = false
@@ -132,17 +132,14 @@ public final class Watcher {
 
     // MARK: Routing
 
-    /// What the registry learned goes into the queue; what is gone leaves it, with its pidfds.
+    /// What the registry learned goes into the queue; what is gone leaves it, with its pidfds
+    /// (first: a forgotten session's id may be a new session's in `look`).
     private func apply(_ changes: RegistryChanges) {
-        for key in changes.forgotten {
-            queue.forget(key)
-            processes.release(key)
+        for id in changes.forgotten {
+            queue.forget(id)
+            processes.release(id)
         }
-        for tree in changes.forgottenTrees {
-            queue.forget { $0.tree == tree }
-            processes.release { $0.tree == tree }
-        }
-        for key in changes.look { queue.add(key) }
+        for id in changes.look { queue.add(id) }
         if let reason = changes.rescan { rescan(reason: reason) }
     }
 
@@ -181,69 +178,80 @@ public final class Watcher {
 
     private func reconcileDirty() {
         guard queue.hasDirty else { return }
-        // Many sessions ran on worker threads: once their outcomes are gone too, the free
-        // pages between what stays go back (RSS after a first pass: bench-results/watch-*).
-        if reconcileBatch() > Self.parallelBatch { HeapRelease.returnFreePages() }
-    }
-
-    /// Many sessions at once (start, rescans, bursts) are reconciled in parallel, as sweep does.
-    private static let parallelBatch = 16
-
-    /// Reconciles the dirty sessions; returns how many.
-    private func reconcileBatch() -> Int {
         let passStarted = context.clock()
-        let work: [(SessionKey, Tree)] = queue.takeDirty().compactMap { key in registry.tree(of: key).map { (key, $0) } }
-        // A protected session is not even watched (its reconcile reports it and forgets it).
-        for (key, tree) in work where tree.protectingGlob(session: key.name, policy: context.policy) == nil {
-            registry.watchSession(key)
-        }
-        let outcomes = Mutex([SessionOutcome?](repeating: nil, count: work.count))
-        let context = self.context
-        // Many sessions at once: in parallel; a few: here.
-        let parallelSessions = work.count > Self.parallelBatch
-        forEachConcurrently(work.count, workers: parallelSessions ? 8 : 1) { index in
-            if SignalChannel.stopPending { return }
-            let outcome = SessionReconciler(tree: work[index].1, name: work[index].0.name, context: context,
-                                            bundleWorkers: parallelSessions ? 1 : 8).reconcile()
-            outcomes.withLock { $0[index] = outcome }
-        }
-        let results = outcomes.withLock { $0 }
-        for (index, (key, _)) in work.enumerated() {
-            guard let outcome = results[index] else {
-                queue.add(key)  // skipped because we are stopping
-                continue
-            }
-            apply(outcome, to: key)
+        let pending = queue.takeDirty()
+        // Many sessions at once (start, rescans, bursts) are reconciled in parallel, as sweep
+        // does; a few here. In chunks: a first pass's outcomes are applied and freed a chunk
+        // at a time, not held for every session at once (its peak RSS: bench-results/watch-*).
+        let parallel = pending.count > Self.parallelBatch
+        var removals: [SessionRemoval] = []
+        for start in stride(from: 0, to: pending.count, by: Self.chunk) {
+            removals += reconcile(pending[start..<min(pending.count, start + Self.chunk)], parallel: parallel)
         }
         // Empty sessions go together, after one look at who holds them open; in a dry run
         // they stay (and stay watched).
-        let removed = SessionDirectoryRemoval.removeEmpty(results.compactMap { $0?.removal }, context: context) { key, at in
-            queue.schedule(key, at: earliest(queue.deadline(of: key), at))
+        let removed = SessionDirectoryRemoval.removeEmpty(removals, context: context) { key, at in
+            guard let id = registry.session(key) else { return }
+            queue.schedule(id, at: earliest(queue.deadline(of: id), at))
         }
         if !context.dryRun {
-            for key in removed { registry.forgetSession(key) }
-            apply(RegistryChanges(forgotten: removed))
+            let ids = removed.compactMap { registry.session($0) }
+            for id in ids { registry.forgetSession(id) }
+            apply(RegistryChanges(forgotten: ids))
         }
         timers.statusChanged(now: context.clock())
         context.reporter.passFinished(durationMs: age(of: passStarted, at: context.clock()))
         options.afterPass?(controlStatus())  // e.g. --metrics-file
-        return work.count
+        // Many sessions ran on worker threads: now that their outcomes are gone too, the free
+        // pages between what stays go back (RSS after a first pass: bench-results/watch-*).
+        if parallel { HeapRelease.returnFreePages() }
     }
 
-    private func apply(_ outcome: SessionOutcome, to key: SessionKey) {
+    private static let parallelBatch = 16
+    /// Sessions reconciled before their outcomes are applied: enough for the workers to stay
+    /// busy, few enough that the outcomes are a small part of the heap.
+    private static let chunk = 1024
+
+    /// Reconciles these sessions and applies their outcomes; returns the empty ones to remove.
+    private func reconcile(_ ids: ArraySlice<SessionID>, parallel: Bool) -> [SessionRemoval] {
+        let work: [(SessionID, Tree, FileName)] = ids.compactMap { id in registry.session(id).map { (id, $0.tree, $0.name) } }
+        // A protected session is not even watched (its reconcile reports it and forgets it).
+        for (id, tree, name) in work where tree.protectingGlob(session: name, policy: context.policy) == nil {
+            registry.watchSession(id)
+        }
+        let outcomes = Mutex([SessionOutcome?](repeating: nil, count: work.count))
+        let context = self.context
+        forEachConcurrently(work.count, workers: parallel ? 8 : 1) { index in
+            if SignalChannel.stopPending { return }
+            let outcome = SessionReconciler(tree: work[index].1, name: work[index].2, context: context,
+                                            bundleWorkers: parallel ? 1 : 8).reconcile()
+            outcomes.withLock { $0[index] = outcome }
+        }
+        let results = outcomes.withLock { $0 }
+        for (index, (id, _, _)) in work.enumerated() {
+            guard let outcome = results[index] else {
+                queue.add(id)  // skipped because we are stopping
+                continue
+            }
+            apply(outcome, to: id)
+        }
+        return results.compactMap { $0?.removal }
+    }
+
+    private func apply(_ outcome: SessionOutcome, to id: SessionID) {
         guard outcome.exists else {
-            registry.forgetSession(key)
-            apply(RegistryChanges(forgotten: [key]))
+            registry.forgetSession(id)
+            apply(RegistryChanges(forgotten: [id]))
             return
         }
-        registry.watchTaskFiles(key, outcome.watchDirectories)
+        registry.watchTaskFiles(id, outcome.watchDirectories)
         var due = outcome.nextDue
-        switch processes.update(key, live: outcome.liveProcesses) {
+        switch processes.update(id, live: outcome.liveProcesses) {
         case .watched: break
-        case .lookAgainNow: queue.add(key)
+        case .lookAgainNow: queue.add(id)
         case .poll: due = earliest(due, context.clock().adding(options.groupRecheckInterval))
         }
-        queue.schedule(key, at: due)
+        queue.schedule(id, at: due)
     }
 
     // MARK: Control socket

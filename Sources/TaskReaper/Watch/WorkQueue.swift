@@ -40,11 +40,6 @@ struct WorkQueue<Key: Hashable> {
         deadlines[key] = nil
     }
 
-    mutating func forget(where matches: (Key) -> Bool) {
-        dirty = dirty.filter { !matches($0) }
-        deadlines = deadlines.filter { !matches($0.key) }
-    }
-
     /// Moves every key whose deadline has come into the dirty set.
     mutating func promoteDue(now: Millis) {
         while let top = heap.min, top.due <= now {

@@ -35,7 +35,14 @@ final class ProcessWatchesTests: XCTestCase {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int($0) }.max() ?? 0
     }
 
-    private func key(_ name: String) -> SessionKey { SessionKey(tree: "/t", name: FileName(name)) }
+    /// Sessions by name, numbered as the registry would number them.
+    private var ids: [String: SessionID] = [:]
+    private func key(_ name: String) -> SessionID {
+        if let id = ids[name] { return id }
+        let id = SessionID(raw: UInt32(ids.count))
+        ids[name] = id
+        return id
+    }
 
     func testSessionsNamingOneProcessShareOnePidfdUntilTheLastLetsGo() throws {
         let (watches, _) = try make()
@@ -59,7 +66,7 @@ final class ProcessWatchesTests: XCTestCase {
         let before = Self.openDescriptors()
         for index in 0..<800 { _ = watches.update(key("s\(index)"), live: [live]) }
         XCTAssertEqual(Self.openDescriptors(), before + 1)
-        watches.release { $0.tree == "/t" }
+        for index in 0..<800 { watches.release(key("s\(index)")) }
         XCTAssertEqual(watches.count, 0)
         XCTAssertEqual(Self.openDescriptors(), before)
     }

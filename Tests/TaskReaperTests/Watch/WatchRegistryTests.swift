@@ -38,7 +38,7 @@ final class WatchRegistryTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root.path + "/.hidden/bash-tasks/00000000000000dd", withIntermediateDirectories: true)
         let registry = try registry()
         let changes = registry.discover()
-        XCTAssertEqual(Set(changes.look.map { "\($0.tree.dropFirst(root.path.count))|\($0.name)" }),
+        XCTAssertEqual(Set(changes.look.compactMap(registry.session).map { "\($0.tree.directory.path.dropFirst(root.path.count))|\($0.name)" }),
                        ["/bash-tasks|00000000000000aa", "/opencode/bash-tasks|00000000000000bb", "/pi/bash-tasks|00000000000000cc"])
         XCTAssertEqual(registry.treeCount, 3)
         XCTAssertEqual(registry.openRootCount, 1)
@@ -70,8 +70,11 @@ final class WatchRegistryTests: XCTestCase {
         XCTAssertEqual(registry.handle(events()).look, [], "an empty tree has no session yet")
         XCTAssertEqual(registry.treeCount, 1)
         try FileManager.default.createDirectory(atPath: root.path + "/pi/bash-tasks/00000000000000aa", withIntermediateDirectories: false)
-        let key = SessionKey(tree: root.path + "/pi/bash-tasks", name: "00000000000000aa")
-        XCTAssertEqual(registry.handle(events()).look, [key])
+        let look = registry.handle(events()).look
+        XCTAssertEqual(look.count, 1)
+        let key = look[0]
+        XCTAssertEqual(registry.session(key)?.name, "00000000000000aa")
+        XCTAssertEqual(registry.session(SessionKey(tree: root.path + "/pi/bash-tasks", name: "00000000000000aa")), key)
         registry.watchSession(key)
         XCTAssertEqual(registry.sessionCount, 1)
         try Data("{}".utf8).write(to: URL(fileURLWithPath: root.path + "/pi/bash-tasks/00000000000000aa/bgb-00000001.json"))
@@ -80,18 +83,41 @@ final class WatchRegistryTests: XCTestCase {
 
     func testARemovedSessionAndTreeAreForgottenWithTheirWatches() throws {
         let session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode", session: "00000000000000aa")
+        _ = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode", session: "00000000000000bb")
         let registry = try registry()
-        let key = try XCTUnwrap(registry.discover().look.first)
+        let keys = registry.discover().look
+        XCTAssertEqual(keys.count, 2)
+        let key = try XCTUnwrap(keys.first { registry.session($0)?.name == "00000000000000aa" })
+        let other = try XCTUnwrap(keys.first { $0 != key })
         registry.watchSession(key)
+        registry.watchSession(other)
         let watches = registry.watchCount
         try FileManager.default.removeItem(atPath: session)
         let changes = registry.handle(events())
         XCTAssertTrue(changes.forgotten.contains(key))
-        XCTAssertEqual(registry.sessionCount, 0)
+        XCTAssertNil(registry.session(key), "its id is free")
+        XCTAssertEqual(registry.sessionCount, 1)
         XCTAssertEqual(registry.watchCount, watches - 1)
         try FileManager.default.removeItem(atPath: root.path + "/opencode/bash-tasks")
-        XCTAssertEqual(registry.handle(events()).forgottenTrees, [root.path + "/opencode/bash-tasks"])
+        XCTAssertEqual(registry.handle(events()).forgotten, [other], "the tree's sessions go with it")
+        XCTAssertNil(registry.session(other))
         XCTAssertEqual(registry.treeCount, 0)
+        XCTAssertEqual(registry.sessionCount, 0)
+        XCTAssertEqual(registry.watchCount, watches - 3, "the tree's and both sessions' watches")
+    }
+
+    /// A session's id is handed out again once it is forgotten; whoever looks it up then
+    /// finds the new session, and the old name is unknown.
+    func testAForgottenSessionsIdNamesOnlyTheNextSession() throws {
+        let session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode", session: "00000000000000aa")
+        let registry = try registry()
+        let key = try XCTUnwrap(registry.discover().look.first)
+        try FileManager.default.removeItem(atPath: session)
+        XCTAssertEqual(registry.handle(events()).forgotten, [key])
+        _ = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode", session: "00000000000000bb")
+        XCTAssertEqual(registry.handle(events()).look, [key], "the free id")
+        XCTAssertEqual(registry.session(key)?.name, "00000000000000bb")
+        XCTAssertNil(registry.session(SessionKey(tree: root.path + "/opencode/bash-tasks", name: "00000000000000aa")))
     }
 
     func testAnOverflowAsksForARescan() throws {
