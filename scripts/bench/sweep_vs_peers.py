@@ -29,7 +29,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # benchlib, wher
 import benchlib
 from benchlib import TICK, machine_busy, med, out, try_out
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+# Imported by growth.py and cpu_profile.py for its functions: argv is theirs then.
+N = int(sys.argv[1]) if __name__ == "__main__" and len(sys.argv) > 1 else 20000
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 BASE = os.path.abspath(os.environ.get("BENCH_DIR", "/var/tmp/taskreaper-bench"))
 BIN = os.path.abspath(os.environ.get("BIN", ".build/release/taskreaper"))
@@ -108,19 +109,19 @@ def settle():
 JD = None
 
 
-def timed(cmd, stderr_null=True):
+def timed(cmd, stderr_null=True, env=None):
     """Runs cmd; wall seconds (monotonic), exit code, user, sys, journald CPU, other CPU."""
     jd0, busy0 = proc_cpu(JD), machine_busy()
     t0 = time.monotonic_ns()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL if stderr_null else None)
+                         stderr=subprocess.DEVNULL if stderr_null else None, env=env)
     _, status, ru = os.wait4(p.pid, 0)
     wall = (time.monotonic_ns() - t0) / 1e9
     p.returncode = os.waitstatus_to_exitcode(status)
     jd = proc_cpu(JD) - jd0
     other = machine_busy() - busy0 - ru.ru_utime - ru.ru_stime - jd
     return {"wall": wall, "code": p.returncode, "user": ru.ru_utime, "sys": ru.ru_stime,
-            "journald": jd, "other": max(0.0, other), "pid": p.pid}
+            "journald": jd, "other": max(0.0, other), "pid": p.pid, "maxrss_kib": ru.ru_maxrss}
 
 
 def count(root):
