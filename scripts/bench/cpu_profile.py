@@ -152,8 +152,8 @@ def main():
              f"template ({N} bundles, {sessions} sessions, 4 files each), {ROUNDS} rounds, binaries interleaved.")
     L.append("")
     L.append("| binary | user+sys per run (s) | median user (s) | median sys (s) | **µs per bundle** (user+sys) | "
-             "median wall (s) | max RSS (MiB) | other CPU per run (s) | mallocs per bundle |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+             "median wall (s) | other CPU per run (s) | mallocs per bundle |")
+    L.append("|---|---|---|---|---|---|---|---|")
     for label, runs in results.items():
         cpu = benchlib.med_cpu(runs)
         per_run = ", ".join(f"{r['user'] + r['sys']:.3f}" for r in runs)
@@ -162,7 +162,6 @@ def main():
         L.append(f"| {label} | {per_run} | "
                  f"{statistics.median(r['user'] for r in runs):.3f} | {statistics.median(r['sys'] for r in runs):.3f} | "
                  f"**{cpu / N * 1e6:.1f}** | {benchlib.med(runs):.3f} | "
-                 f"{statistics.median(r['maxrss_kib'] for r in runs) / 1024:.1f} | "
                  f"{other} | {allocs} |")
     L.append("")
     L.append("`other CPU`: the machine's busy CPU during the run minus the sweep's: what else competed for the "
