@@ -57,11 +57,7 @@ def measure(base, n, problems, discarded):
                 cmd = TOOLS[name](root)
                 waited, busy = svp.settle()
                 res = svp.timed(cmd)
-                res["files_left"], res["sessions_left"] = svp.count(root)
-                if name == svp.TR_NAME and svp.JOURNAL:
-                    res["journal_entries"] = svp.journal_entries(res["pid"])
-                ok = res["code"] == 0 and res["files_left"] == 0 and res["sessions_left"] == 0
-                redo = ok and benchlib.noisy(res, svp.QUIET) and attempt < svp.REDO
+                ok, redo = svp.checked_removal(res, root, name, attempt)
                 print(f"{os.path.basename(base)} n={n} round {r + 1} {name:34} {res['wall']:7.2f} s  cpu "
                       f"{res['user'] + res['sys']:.2f} s  exit {res['code']}  "
                       f"left {res['files_left']}/{res['sessions_left']}  other CPU {res['other']:.2f} s"
@@ -69,9 +65,6 @@ def measure(base, n, problems, discarded):
                 if not ok:
                     problems.append(f"{base}, {n} bundles, {name}, round {r + 1}: exit {res['code']}, "
                                     f"{res['files_left']} files and {res['sessions_left']} session directories left")
-                shutil.rmtree(root)
-                if os.path.exists(root + ".tmpfiles.conf"):
-                    os.unlink(root + ".tmpfiles.conf")
                 if redo:
                     discarded.append(res)
                     continue

@@ -124,6 +124,21 @@ def timed(cmd, stderr_null=True, env=None):
             "journald": jd, "other": max(0.0, other), "pid": p.pid}
 
 
+def checked_removal(res, root, name, attempt):
+    """After a timed removal of the copy at root: what is left, the journal entries of a
+    journaling taskreaper, whether it succeeded and whether to run it again (noisy); then
+    removes the copy and its tmpfiles configuration. Returns (ok, redo)."""
+    res["files_left"], res["sessions_left"] = count(root)
+    if name.startswith("taskreaper") and "journal" in name:
+        res["journal_entries"] = journal_entries(res["pid"])
+    ok = res["code"] == 0 and res["files_left"] == 0 and res["sessions_left"] == 0
+    redo = ok and benchlib.noisy(res, QUIET) and attempt < REDO
+    shutil.rmtree(root)
+    if os.path.exists(root + ".tmpfiles.conf"):
+        os.unlink(root + ".tmpfiles.conf")
+    return ok, redo
+
+
 def count(root):
     files = sessions = 0
     for t in TREES:
@@ -312,11 +327,7 @@ def main():
                 res = timed(cmd)
                 res["round"], res["load"], res["seq"] = r + 1, loadavg(), len(sum(results.values(), []))
                 res["waited"], res["busy_before"] = waited, busy
-                res["files_left"], res["sessions_left"] = count(root)
-                if name.startswith("taskreaper") and "journal" in name:
-                    res["journal_entries"] = journal_entries(res["pid"])
-                ok = res["code"] == 0 and res["files_left"] == 0 and res["sessions_left"] == 0
-                redo = ok and benchlib.noisy(res, QUIET) and attempt < REDO
+                ok, redo = checked_removal(res, root, name, attempt)
                 line = (f"round {r + 1} {name:38} {res['wall']:7.2f} s  exit {res['code']}  files left "
                         f"{res['files_left']}  sessions left {res['sessions_left']}  other CPU {res['other']:.2f} s"
                         f"  (waited {waited:.0f} s for < {QUIET} busy cores; last {busy:.2f})"
@@ -325,9 +336,6 @@ def main():
                 if not ok:
                     problems.append(f"{name}, round {r + 1}: exit {res['code']}, {res['files_left']} files and "
                                     f"{res['sessions_left']} session directories left")
-                shutil.rmtree(root)
-                if os.path.exists(root + ".tmpfiles.conf"):
-                    os.unlink(root + ".tmpfiles.conf")
                 if redo:
                     discarded.append((name, res))
                     continue
