@@ -112,6 +112,7 @@ JD = None
 def timed(cmd, stderr_null=True, env=None):
     """Runs cmd; wall seconds (monotonic), exit code, user, sys, journald CPU, other CPU."""
     jd0, busy0 = proc_cpu(JD), machine_busy()
+    started_at = time.time()
     t0 = time.monotonic_ns()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL if stderr_null else None, env=env)
@@ -121,7 +122,8 @@ def timed(cmd, stderr_null=True, env=None):
     jd = proc_cpu(JD) - jd0
     other = machine_busy() - busy0 - ru.ru_utime - ru.ru_stime - jd
     return {"wall": wall, "code": p.returncode, "user": ru.ru_utime, "sys": ru.ru_stime,
-            "journald": jd, "other": max(0.0, other), "pid": p.pid}
+            "journald": jd, "other": max(0.0, other), "pid": p.pid,
+            "started_at": started_at}
 
 
 def checked_removal(res, root, name, attempt):
@@ -130,7 +132,7 @@ def checked_removal(res, root, name, attempt):
     removes the copy and its tmpfiles configuration. Returns (ok, redo)."""
     res["files_left"], res["sessions_left"] = count(root)
     if name.startswith("taskreaper") and "journal" in name:
-        res["journal_entries"] = journal_entries(res["pid"])
+        res["journal_entries"] = journal_entries(res["pid"], res["started_at"])
     ok = res["code"] == 0 and res["files_left"] == 0 and res["sessions_left"] == 0
     redo = ok and benchlib.noisy(res, QUIET) and attempt < REDO
     shutil.rmtree(root)
@@ -149,12 +151,14 @@ def count(root):
     return files, sessions
 
 
-def journal_entries(pid):
-    """Entries journald stored for that taskreaper process (waits until the count is stable)."""
+def journal_entries(pid, since):
+    """Entries journald stored for that taskreaper process (waits until the count is stable).
+    Only those since the run started: pids wrap (pid_max is 32768 here), and an earlier
+    taskreaper of the same pid would count too."""
     last, stable = -1, 0
     for _ in range(40):
-        r = subprocess.run(["journalctl", f"_PID={pid}", "SYSLOG_IDENTIFIER=taskreaper", "-o", "cat",
-                            "--no-pager", "-q"], capture_output=True, text=True)
+        r = subprocess.run(["journalctl", f"_PID={pid}", "SYSLOG_IDENTIFIER=taskreaper", "--since", f"@{since - 1:.0f}",
+                            "-o", "cat", "--no-pager", "-q"], capture_output=True, text=True)
         n = r.stdout.count("\n")
         stable = stable + 1 if n == last else 0
         if stable >= 2:
