@@ -15,8 +15,9 @@ _Static_assert(TASKREAPER_FAN_CLOSE_WRITE == FAN_CLOSE_WRITE && TASKREAPER_FAN_M
                && TASKREAPER_FAN_ONDIR == FAN_ONDIR && TASKREAPER_FAN_EVENT_INFO_TYPE_DFID_NAME == FAN_EVENT_INFO_TYPE_DFID_NAME
                && TASKREAPER_FAN_METADATA_VERSION == FANOTIFY_METADATA_VERSION, "fanotify constants");
 
-int taskreaper_fanotify_init(void) {
-    return fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME, O_RDONLY | O_LARGEFILE);
+int taskreaper_fanotify_init(int unlimited_queue) {
+    return fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME
+                         | (unlimited_queue ? FAN_UNLIMITED_QUEUE : 0), O_RDONLY | O_LARGEFILE);
 }
 
 int taskreaper_fanotify_mark_filesystem(int group, int fd, unsigned long long mask) {

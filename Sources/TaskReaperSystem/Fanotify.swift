@@ -10,8 +10,9 @@ import CLinux
 public final class Fanotify {
     public let fd: Int32
 
-    public init() throws(SystemError) {
-        fd = taskreaper_fanotify_init()
+    /// `unlimitedQueue` (FAN_UNLIMITED_QUEUE, CAP_SYS_ADMIN): no overflow, see `FanotifyEvents`.
+    public init(unlimitedQueue: Bool) throws(SystemError) {
+        fd = taskreaper_fanotify_init(unlimitedQueue ? 1 : 0)
         guard fd >= 0 else { throw SystemError("fanotify_init", "(fanotify)") }
     }
 

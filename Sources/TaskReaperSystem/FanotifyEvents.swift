@@ -41,8 +41,15 @@ public final class FanotifyEvents: WatchEvents {
     static let inotifyEventBits: UInt32 = 0xFFF
 
     /// `report` says, once per file system, that one could not be marked.
-    public init(report: @escaping (String) -> Void) throws(SystemError) {
-        group = try Fanotify()
+    ///
+    /// `unlimitedQueue`: the queue is the whole file system's, filled at the rate of every
+    /// writer on it, and a full one (16 384 events by default) costs a rescan of everything,
+    /// seconds at 100 000 sessions, during which the busy file system fills it again: a
+    /// loop. Unlimited, what is queued while a pass runs waits in kernel memory (charged to
+    /// the watcher's cgroup, ~100 bytes an event) and is drained as soon as the pass ends.
+    /// Tests pass false to see an overflow.
+    public init(unlimitedQueue: Bool = true, report: @escaping (String) -> Void) throws(SystemError) {
+        group = try Fanotify(unlimitedQueue: unlimitedQueue)
         fallback = try Inotify()
         self.report = report
     }
@@ -51,7 +58,7 @@ public final class FanotifyEvents: WatchEvents {
     /// with FAN_REPORT_DFID_NAME) and a mark on the file system of each root that exists.
     public static func unavailableReason(roots: [String]) -> String? {
         let group: Fanotify
-        do { group = try Fanotify() } catch {
+        do { group = try Fanotify(unlimitedQueue: true) } catch {
             switch error.code {
             case .notPermitted: return "fanotify needs CAP_SYS_ADMIN (run as root, or use --events inotify)"
             case .invalidArgument, .noFunction:

@@ -31,20 +31,11 @@ final class WatchCommandTests: XCTestCase {
     /// Starts the watcher and waits for its first pass to finish (READY=1 on a notify socket).
     @discardableResult
     private func startWatch(_ extra: [String] = [], environment: [String] = [], notify: NotifySocket? = nil) throws -> HarnessProcess {
-        let socket = try notify ?? NotifySocket(path: scratch.path + "/notify")
-        var env = ["PATH=/usr/bin:/bin", "NOTIFY_SOCKET=\(socket.path)"] + environment
-        if let ci = ProcessInfo.processInfo.environment["CI"] { env.append("CI=\(ci)") }
-        let process = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr",
-                                                    "--control-socket", scratch.path + "/ctl.sock"] + extra,
-                                         environment: TaskReaperBinary.isolated(env), output: logPath)
-        watcher = process
-        var messages: [String] = []
-        poll("READY=1 from the watcher") {
-            messages += socket.receive()
-            return messages.contains { $0.contains("READY=1") }
-        }
-        startMessages = messages
-        return process
+        let daemon = try WatchDaemon(root: root.path, controlSocket: scratch.path + "/ctl.sock", log: logPath,
+                                     notify: notify ?? NotifySocket(path: scratch.path + "/notify"), extra: extra, environment: environment)
+        watcher = daemon.process
+        startMessages = daemon.startMessages
+        return daemon.process
     }
 
     private func session(_ harness: String = "opencode", _ name: String = "0123456789abcdef") throws -> String {
@@ -263,8 +254,6 @@ final class WatchCommandTests: XCTestCase {
     }
 
     private func watchCount() -> Int {
-        guard let answer = try? TaskReaperBinary.run(["ctl", "--socket", scratch.path + "/ctl.sock", "status"]),
-              let object = try? JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any] else { return 0 }
-        return object["inotify_watches"] as? Int ?? 0
+        WatchDaemon.status(socket: scratch.path + "/ctl.sock")?["inotify_watches"] as? Int ?? 0
     }
 }

@@ -5,10 +5,10 @@
 // layouts (fanotify_event_metadata, fanotify_event_info_fid, file_handle) are parsed in
 // Swift from the bytes read; the constants are here as plain integers.
 
-// fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
-// O_RDONLY | O_LARGEFILE): the group fd, or -1 with errno (EPERM without CAP_SYS_ADMIN,
-// EINVAL or ENOSYS on a kernel without name reporting).
-int taskreaper_fanotify_init(void);
+// fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME
+// [| FAN_UNLIMITED_QUEUE], O_RDONLY | O_LARGEFILE): the group fd, or -1 with errno (EPERM
+// without CAP_SYS_ADMIN, EINVAL or ENOSYS on a kernel without name reporting).
+int taskreaper_fanotify_init(int unlimited_queue);
 
 // FAN_MARK_ADD | FAN_MARK_FILESYSTEM on the file system holding directory `fd`, for `mask`.
 // 0, or -1 with errno (EXDEV, ENODEV, EOPNOTSUPP: a file system without usable file handles).

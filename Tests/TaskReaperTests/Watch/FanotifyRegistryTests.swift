@@ -62,6 +62,24 @@ final class FanotifyRegistryTests: XCTestCase {
         XCTAssertEqual(registry.watchCount, watches - 1)
     }
 
+    /// `watch`'s queue is unlimited; a limited one, made small through the sysctl (read when
+    /// the group is created), overflows, and the registry asks for a rescan as for inotify.
+    func testAnOverflowAsksForARescan() throws {
+        let sysctl = "/proc/sys/fs/fanotify/max_queued_events"
+        guard let saved = try? String(contentsOfFile: sysctl, encoding: .utf8),
+              (try? "16".write(toFile: sysctl, atomically: false, encoding: .utf8)) != nil else {
+            throw XCTSkip("\(sysctl) cannot be set here")
+        }
+        let made = Result { try FanotifyEvents(unlimitedQueue: false, report: { XCTFail($0) }) }
+        try saved.write(toFile: sysctl, atomically: false, encoding: .utf8)
+        let events = try made.get()
+        let session = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode", session: "00000000000000aa")
+        let registry = try registry(events)
+        registry.discover().look.forEach(registry.watchSession)
+        for i in 0..<64 { try Data().write(to: URL(fileURLWithPath: session + "/note-\(i)")) }
+        XCTAssertEqual(registry.handle(events.readEvents()).rescan, "fanotify queue overflow")
+    }
+
     /// inotify gives out after `budget` watches (ENOSPC, as `max_user_watches` does).
     final class ScarceInotify: WatchEvents {
         let inotify: Inotify
