@@ -95,11 +95,14 @@ final class FanotifyWatchTests: XCTestCase {
         let root = try TemporaryDirectory("taskreaper-fanotify-root")
         defer { root.remove() }
         let daemon = try start(root.path, ["--rescan-interval", "infinity"])
-        let passes = { () -> Double? in
-            guard let run = try? TaskReaperBinary.run(["ctl", "--socket", daemon.controlSocket, "metrics"]),
-                  let families = try? PrometheusText.parse(run.stdout) else { return nil }
-            return families.value("taskreaper_passes_total")
+        let metrics = { () -> [PrometheusText.Family]? in
+            guard let run = try? TaskReaperBinary.run(["ctl", "--socket", daemon.controlSocket, "metrics"]) else { return nil }
+            return try? PrometheusText.parse(run.stdout)
         }
+        let passes = { metrics()?.value("taskreaper_passes_total") }
+        let families = try XCTUnwrap(metrics())
+        XCTAssertEqual(families.value("taskreaper_event_source", ["source": "fanotify"]), 1)
+        XCTAssertEqual(families.value("taskreaper_fanotify_marks"), 1)
         let before = try XCTUnwrap(passes())
         let ignored = daemon.status("fanotify_events_ignored")
         let elsewhere = scratch.path + "/elsewhere"  // /tmp too: the same file system
@@ -107,6 +110,7 @@ final class FanotifyWatchTests: XCTestCase {
         for i in 0..<500 { try BundleFixture.write(elsewhere, "bgb-\(i).json", "{}") }
         try waitUntil("the 500 files' events heard and dropped") { daemon.status("fanotify_events_ignored") >= ignored + 500 }
         XCTAssertEqual(passes(), before, "no pass for another directory's events")
+        XCTAssertGreaterThanOrEqual(metrics()?.value("taskreaper_fanotify_events_ignored_total") ?? 0, Double(ignored + 500))
     }
 
     /// A stopped watcher loses nothing: the queue is unlimited (a file-system-wide queue
