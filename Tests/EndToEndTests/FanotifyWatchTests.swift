@@ -42,22 +42,14 @@ final class FanotifyWatchTests: XCTestCase {
         return daemon
     }
 
-    private func status(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["status"] as? String
-    }
+    private func status(_ path: String) -> String? { RunningBundle.status(path) }
 
     /// A session that appears after the start; a task finalized from its marker (renamed
     /// into place, as the harness does); a delivered bundle removed at the end of its retention.
     func testANewSessionsMarkerIsFinalizedAndADeliveredBundleRemovedAtItsDeadline() throws {
         try eachFileSystem(["--finalize-grace", "0", "--retention", "300ms", "--rescan-interval", "infinity"]) { root, _ in
             let dir = try BundleFixture.sessionDirectory(root: root, harness: "opencode", session: "0123456789abcdef")
-            let process = try HarnessProcess(command: "sleep 0.2; (exit 3)", directory: dir, taskID: "bgb-00000001")
-            tasks.append(process)
-            try BundleFixture.write(dir, ".bgb-00000001.json.tmp.1.x", BundleFixture.schema4(
-                taskID: "bgb-00000001", status: "running", startedAt: process.startedAt, childPID: process.pid, pgid: process.pid))
-            rename(dir + "/.bgb-00000001.json.tmp.1.x", dir + "/bgb-00000001.json")
+            tasks.append(try RunningBundle.start("bgb-00000001", in: dir, "sleep 0.2; (exit 3)"))
             poll("finalized from its marker (\(root))") { status(dir + "/bgb-00000001.json") == "failed" }
             let written = Date()
             try BundleFixture.write(dir, "bgb-00000002.json", BundleFixture.schema4(
@@ -72,12 +64,8 @@ final class FanotifyWatchTests: XCTestCase {
     func testATaskDirectorysMarkerWrittenInPlaceIsFinalized() throws {
         try eachFileSystem(["--finalize-grace", "0", "--rescan-interval", "infinity"]) { root, daemon in
             let dir = try BundleFixture.sessionDirectory(root: root, harness: "opencode", session: "0123456789abcdef")
-            let id = TaskDirectoryFixture.id(1)
-            let taskDir = try TaskDirectoryFixture.write(in: dir, taskID: id, record: nil)
-            let process = try HarnessProcess(command: "sleep 60", taskDirectory: taskDir)
+            let (taskDir, process) = try RunningBundle.startDirectory(1, in: dir)
             tasks.append(process)
-            try TaskDirectoryFixture.setRecord(taskDir, TaskDirectoryFixture.record(taskID: id, status: "running",
-                                                                                    startedAt: process.startedAt, childPID: process.pid))
             // root, its parent, harness, tree, session, control/, io/
             try waitUntil("the watcher watches the task's io/ (\(root))") { daemon.status("watched_directories") >= 7 }
             XCTAssertEqual(daemon.status("inotify_watches"), 1, "only the root's parent is inotify's")

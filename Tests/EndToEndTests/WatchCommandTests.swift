@@ -44,21 +44,12 @@ final class WatchCommandTests: XCTestCase {
 
     /// A running task as the harness records it, its wrapper running `command`.
     private func task(_ id: String, in dir: String, _ command: String) throws -> HarnessProcess {
-        let process = try HarnessProcess(command: command, directory: dir, taskID: id)
+        let process = try RunningBundle.start(id, in: dir, command)
         tasks.append(process)
-        let json = BundleFixture.schema4(taskID: id, status: "running", startedAt: process.startedAt,
-                                         childPID: process.pid, pgid: process.pid)
-        // The harness writes atomically: temp + rename.
-        try BundleFixture.write(dir, ".\(id).json.tmp.1.\(id)", json)
-        rename(dir + "/.\(id).json.tmp.1.\(id)", dir + "/\(id).json")
         return process
     }
 
-    private func status(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["status"] as? String
-    }
+    private func status(_ path: String) -> String? { RunningBundle.status(path) }
 
     func testAMarkerIsFinalizedOneGraceLater() throws {
         // No safety rescan: once the wrapper has exited nothing happens in the tree any more,
@@ -222,12 +213,8 @@ final class WatchCommandTests: XCTestCase {
     func testAMarkerWrittenInPlaceIntoATaskDirectoryIsFinalized() throws {
         try startWatch(["--finalize-grace", "0", "--rescan-interval", "infinity"])
         let dir = try session()
-        let id = TaskDirectoryFixture.id(1)
-        let taskDir = try TaskDirectoryFixture.write(in: dir, taskID: id, record: nil)
-        let process = try HarnessProcess(command: "sleep 60", taskDirectory: taskDir)
+        let (taskDir, process) = try RunningBundle.startDirectory(1, in: dir)
         tasks.append(process)
-        try TaskDirectoryFixture.setRecord(taskDir, TaskDirectoryFixture.record(taskID: id, status: "running",
-                                                                                startedAt: process.startedAt, childPID: process.pid))
         try waitUntil("the watcher watches the task's io/") { self.watchCount() >= 6 }  // root, parent, harness, tree, session, control, io
         let inode = TaskDirectoryFixture.inode(taskDir + "/io/exit")
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: taskDir + "/io/exit"))

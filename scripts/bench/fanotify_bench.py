@@ -38,19 +38,6 @@ def cpu_ns(pid):
     return total
 
 
-def fanotify_marks(pid):
-    """File system marks held by pid's fanotify groups (fdinfo: one `fanotify sdev:` line each)."""
-    count = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            if "fanotify" in os.readlink(f"/proc/{pid}/fd/{fd}"):
-                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                    count += sum(1 for line in f if line.startswith("fanotify sdev:"))
-        except OSError:
-            pass
-    return count
-
-
 def status(sock):
     run = subprocess.run([wb.BIN, "ctl", "--socket", sock, "--timeout", "30s", "status"], capture_output=True, text=True)
     return json.loads(run.stdout)
@@ -96,7 +83,8 @@ def measure(root, mode, live_pid, elsewhere, latency=True):
     sock = root + f".{mode}.ctl"
     w = wb.Watch(root, "--events", mode, "--control-socket", sock, "--finalize-grace", f"{wb.GRACE_MS}ms",
                  "--rescan-interval", "infinity")
-    r = {"first_pass": w.ready_after, "rss": w.rss_kib(), "watches": w.inotify_watches(), "marks": fanotify_marks(w.proc.pid)}
+    r = {"first_pass": w.ready_after, "rss": w.rss_kib(), "watches": benchlib.fdinfo_count(w.proc.pid, "inotify", "inotify wd:"),
+         "marks": benchlib.fdinfo_count(w.proc.pid, "fanotify", "fanotify sdev:")}
     try:
         s = status(sock)
         r["watched"], r["events"] = s["watched_directories"], s["events"]
