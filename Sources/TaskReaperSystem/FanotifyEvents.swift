@@ -22,6 +22,8 @@ public final class FanotifyEvents: WatchEvents {
     /// File systems by fsid: marked, or why not (reported once).
     private var filesystems: [UInt64: Bool] = [:]
     private var fallbackWatches = Set<Int32>()
+    /// File systems (by fsid; 0: unknown) where a directory had no handle, said once.
+    private var unhandled = Set<UInt64>()
     private var nextWD: Int32 = -2
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
@@ -122,10 +124,12 @@ public final class FanotifyEvents: WatchEvents {
         }
     }
 
-    /// The directory's handle once its file system is marked; nil: watch it with inotify.
+    /// The directory's handle once its file system is marked; nil: watch it with inotify
+    /// (said once per file system: a tree of thousands of directories is one line).
     private func marked(_ directory: DirectoryHandle) -> FileHandleKey? {
+        var fsid: UInt64 = 0
         do {
-            let fsid = try Fanotify.filesystemID(of: directory)
+            fsid = try Fanotify.filesystemID(of: directory)
             if filesystems[fsid] == nil {
                 do {
                     try group.markFilesystem(of: directory)
@@ -138,7 +142,9 @@ public final class FanotifyEvents: WatchEvents {
             guard filesystems[fsid] == true else { return nil }
             return try Fanotify.handle(of: directory, fsid: fsid)
         } catch {
-            report("\(error): \(directory.path) is watched with inotify")
+            if unhandled.insert(fsid).inserted {
+                report("\(error): \(directory.path), and any other directory of its file system without a file handle, is watched with inotify")
+            }
             return nil
         }
     }
