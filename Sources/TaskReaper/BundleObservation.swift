@@ -41,7 +41,7 @@ extension BundleReconciler {
         case .flat(let members):
             files = .flat(session: session, taskID: taskID, members: members)
         case .directory:
-            switch TaskDirectoryOpening.open(taskID, in: session, now: context.clock()) {
+            switch TaskDirectoryOpening.open(FileName(taskID), in: session, now: context.clock()) {
             case .opened(let opened): files = opened
             case .absent: return .absent
             case .invalid(let problem, let modified): return .corrupt(problem: problem, modified: modified)

@@ -7,13 +7,13 @@ import TaskReaperSystem
 struct BundleReconciler {
     /// What the listing found under `taskID`.
     enum Layout {
-        case flat(members: [String])
+        case flat(members: [FileName])
         case directory
     }
 
     let tree: Tree
     let session: DirectoryHandle
-    let sessionName: String
+    let sessionName: FileName
     let taskID: String
     let layout: Layout
     let context: ReconcileContext
@@ -39,8 +39,8 @@ struct BundleReconciler {
     /// What reports point at before the record was found: the JSON, or the task directory.
     var entryPath: String {
         switch layout {
-        case .flat: return session.childPath(taskID + ".json")
-        case .directory: return session.childPath(taskID)
+        case .flat: return session.childPath(FileName(taskID + ".json"))
+        case .directory: return session.childPath(FileName(taskID))
         }
     }
 
@@ -79,8 +79,16 @@ struct BundleReconciler {
             return Outcome()
         case .task(let observed): task = observed
         }
-        if ControlTemps.settle(task.files, location: location, context: context) { return nil }
+        let temps = ControlTemps.settle(task.files, location: location, context: context)
+        if temps.putBack { return nil }
         if let kind = task.irregularMarker { irregularMarker(kind, task) }
+        guard var outcome = try decideAndAct(task) else { return nil }
+        outcome.nextDue = earliest(outcome.nextDue, temps.nextDue)
+        return outcome
+    }
+
+    /// The decision for an observed task, and its action.
+    private func decideAndAct(_ task: ObservedTask) throws(SystemError) -> Outcome? {
         let document = task.observation.document
         switch Decide.task(task.observation, policy: context.policy) {
         case .leave(let recheckAt):
@@ -90,7 +98,7 @@ struct BundleReconciler {
                 switch Housekeeping.rowSync(jsonModified: task.recordStatus.modified, now: task.observation.now, policy: context.policy) {
                 case .settlingUntil(let settled): outcome.nextDue = earliest(recheckAt, settled)
                 case .now:
-                    if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harness, at: location,
+                    if case .deferred(let until) = mirror.syncTerminal(document, taskID: taskID, harness: tree.harnessName?.text, at: location,
                                                                        jsonPath: task.files.recordPath, context: context) {
                         outcome.nextDue = earliest(recheckAt, until)
                     }
@@ -170,7 +178,7 @@ struct BundleReconciler {
             let quarantine = Quarantine(tree: tree, session: session, sessionName: sessionName, context: context)
             switch layout {
             case .flat(let members):
-                return quarantine.move(taskID: taskID, names: members.sorted() + [taskID + ".json"], problem: problem, now: now)
+                return quarantine.move(taskID: taskID, names: members.sorted() + [FileName(taskID + ".json")], problem: problem, now: now)
             case .directory:
                 return quarantine.moveTaskDirectory(taskID, problem: problem)
             }

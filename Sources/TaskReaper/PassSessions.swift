@@ -6,7 +6,7 @@ import TaskReaperSystem
 /// discovery. The roots stay open (and locked) as long as this value lives.
 struct PassSessions {
     /// Every session of every tree, by root in the order given, then tree, then name.
-    var sessions: [(tree: Tree, name: String)] = []
+    var sessions: [(tree: Tree, name: FileName)] = []
     /// Roots another taskreaper holds the lock of (skipped).
     var lockedRoots: [String] = []
     /// Roots left alone by their reader floor (a newer harness's tree).

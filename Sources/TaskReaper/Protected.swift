@@ -23,19 +23,20 @@ enum Protected {
 
     /// Whether `name` exists in `directory` (lstat only: nothing is read). A protected
     /// directory that is not there is not worth a report.
-    static func exists(_ name: String, in directory: DirectoryHandle) -> Bool {
+    static func exists(_ name: FileName, in directory: DirectoryHandle) -> Bool {
         ((try? directory.status(name)) ?? nil) != nil
     }
 }
 
 extension Tree {
-    /// The glob protecting session `name` of this tree (or the whole tree), if any.
-    public func protectingGlob(session name: String, policy: Policy) -> String? {
+    /// The glob protecting session `name` of this tree (or the whole tree), if any: globs
+    /// match paths as reports show them (a name's escaped form, `FileName`).
+    public func protectingGlob(session name: FileName, policy: Policy) -> String? {
         policy.protection.glob(protecting: directory.childPath(name))
     }
 
     /// A protected session: reported (when it exists), never opened.
-    func skipsProtected(session name: String, context: ReconcileContext) -> Bool {
+    func skipsProtected(session name: FileName, context: ReconcileContext) -> Bool {
         guard let glob = protectingGlob(session: name, policy: context.policy) else { return false }
         if Protected.exists(name, in: directory) {
             Protected.report(directory.childPath(name), what: "session", glob: glob, location: location(session: name), context: context)

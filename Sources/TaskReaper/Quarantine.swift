@@ -8,13 +8,13 @@ import TaskReaperSystem
 struct Quarantine {
     let tree: Tree
     let session: DirectoryHandle
-    let sessionName: String
+    let sessionName: FileName
     let context: ReconcileContext
 
-    func move(taskID: String, names: [String], problem: String, now: Millis) -> BundleReconciler.Outcome {
+    func move(taskID: String, names: [FileName], problem: String, now: Millis) -> BundleReconciler.Outcome {
         let location = tree.location(session: sessionName, taskID: taskID)
-        let jsonPath = session.childPath(taskID + ".json")
-        let destinationPath = tree.parent.childPath(Tree.quarantineName + "/" + sessionName)
+        let jsonPath = session.childPath(FileName(taskID + ".json"))
+        let destinationPath = tree.parent.childPath(Tree.quarantineName) + "/" + sessionName.escaped
         let suffix = ".quarantined-\(now)"
         var event = ActionReport(.quarantine, path: jsonPath, location: location,
                                  message: "\(context.verb("Quarantined", "quarantine")) task \(taskID) (\(names.count) files) to \(destinationPath): its JSON \(problem.hasPrefix("is") ? problem : "is unreadable: " + problem)")
@@ -27,7 +27,7 @@ struct Quarantine {
                 let destination = try quarantine.makeDirectory(sessionName, mode: 0o700, ownedLike: owner)
                 // The JSON goes last, as in removal: a crash leaves it to be found again.
                 for name in names {
-                    do { try session.rename(name, to: name + suffix, in: destination) } catch {
+                    do { try session.rename(name, to: FileName(escaped: name.escaped + suffix), in: destination) } catch {
                         if error.code == .noSuchFileOrDirectory { continue }
                         throw error
                     }
@@ -45,8 +45,8 @@ struct Quarantine {
     /// the harness names its quarantine (`<id>.invalid-<16 hex>`, docs/formats.md §6).
     func moveTaskDirectory(_ taskID: String, problem: String) -> BundleReconciler.Outcome {
         let location = tree.location(session: sessionName, taskID: taskID)
-        let path = session.childPath(taskID)
-        let destinationPath = tree.parent.childPath(Tree.quarantineName + "/" + sessionName)
+        let path = session.childPath(FileName(taskID))
+        let destinationPath = tree.parent.childPath(Tree.quarantineName) + "/" + sessionName.escaped
         var event = ActionReport(.quarantine, path: path, location: location,
                                  message: "\(context.verb("Quarantined", "quarantine")) task directory \(path) to \(destinationPath): it \(problem)")
         event.details = [("destination", .string(destinationPath)), ("files", .integer(1)), ("error", .string(problem))]
@@ -55,8 +55,8 @@ struct Quarantine {
                 let owner = try? tree.directory.status()
                 let quarantine = try tree.parent.makeDirectory(Tree.quarantineName, mode: 0o700, ownedLike: owner)
                 let destination = try quarantine.makeDirectory(sessionName, mode: 0o700, ownedLike: owner)
-                let name = taskID + ".invalid-" + (try HarnessTempName.randomHex(bytes: 8))
-                try session.rename(taskID, to: name, in: destination)
+                let name = FileName(taskID + ".invalid-" + (try HarnessTempName.randomHex(bytes: 8)))
+                try session.rename(FileName(taskID), to: name, in: destination)
                 event.details[0] = ("destination", .string(destination.childPath(name)))
             } catch {
                 if error.code == .noSuchFileOrDirectory { return BundleReconciler.Outcome() }

@@ -30,7 +30,7 @@ struct QuarantineRetention {
         // Listing failures and links among harness directories are the tree discovery's to report.
         guard let entries = try? root.entries() else { return next }
         for entry in entries.sorted(by: { $0.name < $1.name })
-        where entry.isValidUTF8 && Tree.isHarnessName(entry.name) && (entry.kind == .directory || entry.kind == .unknown) {
+        where Tree.isHarnessName(entry.name) && (entry.kind == .directory || entry.kind == .unknown) {
             guard let directory = try? root.openDirectory(entry.name) else { continue }
             next = earliest(next, quarantine(in: directory, harness: entry.name))
         }
@@ -38,8 +38,8 @@ struct QuarantineRetention {
     }
 
     /// `<parent>/bash-tasks-quarantine`, where `parent` is a harness directory or the root.
-    private func quarantine(in parent: DirectoryHandle, harness: String?) -> Millis? {
-        let location = Location(root: rootPath, harness: harness)
+    private func quarantine(in parent: DirectoryHandle, harness: FileName?) -> Millis? {
+        let location = Location(root: rootPath, harness: harness?.escaped)
         let path = parent.childPath(Tree.quarantineName)
         // Protecting a tree protects what was moved out of it too.
         if let glob = context.policy.protection.glob(protectingAny: [path, parent.childPath(Tree.directoryName)]) {
@@ -64,10 +64,6 @@ struct QuarantineRetention {
         }
         var next: Millis?
         for entry in entries.sorted(by: { $0.name < $1.name }) {
-            guard entry.isValidUTF8 else {
-                Tree.reportBadName(entry, in: quarantine, location: location, context: context)
-                continue
-            }
             switch entry.kind {
             case .symlink: Tree.reportSymlink(quarantine.childPath(entry.name), location: location, context: context)
             case .directory, .unknown: next = earliest(next, session(entry.name, in: quarantine, parent: parent, harness: harness))
@@ -78,10 +74,10 @@ struct QuarantineRetention {
     }
 
     /// One session's quarantine, `<quarantine>/<session>/`.
-    private func session(_ name: String, in quarantine: DirectoryHandle, parent: DirectoryHandle, harness: String?) -> Millis? {
-        let location = Location(root: rootPath, harness: harness, session: name)
+    private func session(_ name: FileName, in quarantine: DirectoryHandle, parent: DirectoryHandle, harness: FileName?) -> Millis? {
+        let location = Location(root: rootPath, harness: harness?.escaped, session: name.escaped)
         let path = quarantine.childPath(name)
-        let sessionPath = parent.childPath(Tree.directoryName + "/" + name)
+        let sessionPath = parent.childPath(Tree.directoryName) + "/" + name.escaped
         if let glob = context.policy.protection.glob(protectingAny: [path, sessionPath]) {
             Protected.report(path, what: "quarantine of session", glob: glob, location: location, context: context)
             return nil
@@ -99,8 +95,10 @@ struct QuarantineRetention {
             return nil
         }
         var next: Millis?
-        for entry in entries.sorted(by: { $0.name < $1.name }) where entry.isValidUTF8 {
-            if let quarantined = QuarantineName.classify(entry.name) {
+        for entry in entries.sorted(by: { $0.name < $1.name }) {
+            // Classified on the escaped form (`FileName`): a name that is not UTF-8 can be
+            // one (the harness quarantines such names as `<name>.invalid-<16 hex>`).
+            if let quarantined = QuarantineName.classify(entry.name.escaped) {
                 next = earliest(next, expire(entry.name, quarantined, in: directory, location: location))
             } else if HarnessTempName.matches(entry.name), entry.kind != .regular {
                 next = earliest(next, finishInterrupted(entry.name, in: directory, location: location))
@@ -110,7 +108,7 @@ struct QuarantineRetention {
     }
 
     /// An entry past the retention: removed, reported.
-    private func expire(_ name: String, _ quarantined: QuarantineName, in directory: DirectoryHandle, location: Location) -> Millis? {
+    private func expire(_ name: FileName, _ quarantined: QuarantineName, in directory: DirectoryHandle, location: Location) -> Millis? {
         var location = location
         location.taskID = quarantined.taskID
         let path = directory.childPath(name)
@@ -148,7 +146,7 @@ struct QuarantineRetention {
     }
 
     /// A `.aft-tmp-` tombstone in a quarantine: our removal of a directory, interrupted.
-    private func finishInterrupted(_ name: String, in directory: DirectoryHandle, location: Location) -> Millis? {
+    private func finishInterrupted(_ name: FileName, in directory: DirectoryHandle, location: Location) -> Millis? {
         let path = directory.childPath(name)
         do {
             guard let status = try directory.status(name), status.kind == .directory else { return nil }

@@ -10,7 +10,7 @@ enum ReaderFloorCheck {
     static func allows(_ root: DirectoryHandle, rootPath: String, context: ReconcileContext, report: Bool = true) -> Bool {
         let verdict: ReaderFloor.Verdict
         do {
-            switch try root.read(ReaderFloor.fileName, limit: 1 << 16) {
+            switch try root.read(FileName(ReaderFloor.fileName), limit: 1 << 16) {
             case .absent: return true
             case .contents(let bytes, _): verdict = ReaderFloor.judge(bytes)
             case .notRegular(let kind):
@@ -22,7 +22,7 @@ enum ReaderFloorCheck {
         }
         guard case .refused(let why) = verdict else { return true }
         guard report else { return false }
-        var event = ActionReport(.skipReaderFloor, path: root.childPath(ReaderFloor.fileName), location: Location(root: rootPath, harness: nil),
+        var event = ActionReport(.skipReaderFloor, path: root.childPath(FileName(ReaderFloor.fileName)), location: Location(root: rootPath, harness: nil),
                                  message: "Leaving root \(rootPath) alone: \(why)")
         event.reason = why
         context.reporter.report(event)

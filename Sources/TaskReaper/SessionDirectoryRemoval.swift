@@ -5,7 +5,7 @@ import TaskReaperSystem
 /// handle the pass held on it.
 public struct SessionRemoval: Sendable {
     let tree: Tree
-    let name: String
+    let name: FileName
     let identity: FileIdentity
     let owner: UInt32
     let why: String
@@ -18,14 +18,20 @@ public struct SessionRemoval: Sendable {
 /// session handle; an rmdir under it breaks its next spawn). One /proc scan answers for all
 /// of them, and none is made when there is nothing to remove.
 enum SessionDirectoryRemoval {
-    /// The ones removed (or, in a dry run, that would be). `retry`: a removal that failed
-    /// (EROFS, EACCES...) and when to try it again (Policy.failureRetry; `watch` has no event
-    /// to wake it when the file system comes back).
+    /// The ones removed (or, in a dry run, that would be). `retry`: a session kept and when
+    /// to look at it again: a removal that failed (EROFS, EACCES...: Policy.failureRetry) or a
+    /// directory held open (Policy.heldSessionRecheck). `watch` gets no event when the file
+    /// system comes back or the holder lets go.
     @discardableResult
     static func removeEmpty(_ removals: [SessionRemoval], context: ReconcileContext,
                             retry: (SessionKey, Millis) -> Void = { _, _ in }) -> [SessionKey] {
         guard !removals.isEmpty else { return [] }
         let scan = HeldDirectories.scan(Set(removals.map(\.identity)))
+        func lookAgain(_ key: SessionKey, after delay: Millis) {
+            let at = context.clock().adding(delay)
+            context.reporter.counted(nextDue: at)
+            retry(key, at)
+        }
         var removed: [SessionKey] = []
         for removal in removals {
             let path = removal.tree.directory.childPath(removal.name)
@@ -33,9 +39,11 @@ enum SessionDirectoryRemoval {
             switch scan.answer(for: removal.identity, owner: removal.owner) {
             case .held:
                 context.reporter.debug("Keeping \(path): a process holds it open", location: location)
+                lookAgain(removal.key, after: context.policy.heldSessionRecheck)
                 continue
             case .unknown:
                 context.reporter.debug("Keeping \(path): a process of its owner could not be read, it may hold it open", location: location)
+                lookAgain(removal.key, after: context.policy.heldSessionRecheck)
                 continue
             case .notHeld: break
             }
@@ -51,9 +59,7 @@ enum SessionDirectoryRemoval {
                     }
                 } catch {
                     context.reporter.failed(error, at: location, doing: "remove session directory")
-                    let at = context.retryAfterFailure()
-                    context.reporter.counted(nextDue: at)
-                    retry(removal.key, at)
+                    lookAgain(removal.key, after: context.policy.failureRetry)
                     continue
                 }
             }

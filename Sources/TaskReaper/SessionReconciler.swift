@@ -7,13 +7,14 @@ import TaskReaperSystem
 /// The unit of work of a sweep (sessions run in parallel) and of a `watch` event.
 public struct SessionReconciler: Sendable {
     public let tree: Tree
-    public let name: String
+    /// The session directory's name, exactly as listed (UTF-8 or not: every name is reconciled).
+    public let name: FileName
     public let context: ReconcileContext
     /// Threads for the bundles of this session: 1 in a sweep (which already runs sessions
     /// in parallel), more in watch, where one session's bundles often come due together.
     public let bundleWorkers: Int
 
-    public init(tree: Tree, name: String, context: ReconcileContext, bundleWorkers: Int = 1) {
+    public init(tree: Tree, name: FileName, context: ReconcileContext, bundleWorkers: Int = 1) {
         self.tree = tree
         self.name = name
         self.context = context
@@ -23,9 +24,12 @@ public struct SessionReconciler: Sendable {
     /// When to look again, and which live processes to wait for.
     @discardableResult
     public func reconcile() -> SessionOutcome {
+        let location = tree.location(session: name)
+        // The metric counts what this look finds (a gone or protected session: nothing).
+        context.reporter.lookStarted(location)
+        defer { context.reporter.lookEnded(location) }
         // Protected (README "Protect"): never opened; `watch` forgets it like a gone session.
         if tree.skipsProtected(session: name, context: context) { return SessionOutcome(exists: false) }
-        let location = tree.location(session: name)
         guard let (session, entries) = tree.openSession(name, context: context, reportLinks: true) else {
             return SessionOutcome(exists: false)
         }
@@ -44,7 +48,6 @@ public struct SessionReconciler: Sendable {
         var live: [LiveProcess] = []
         var watchDirectories: [DirectoryHandle] = []
         let ordered = sorted.bundles.sorted(by: { $0.key < $1.key })
-        for entry in sorted.undecodable { Tree.reportBadName(entry, in: session, location: location, context: context) }
         // One id in both layouts is corrupt input (CONTRACT §7.1): reported, neither touched.
         let dual = sorted.dualLayouts
         for taskID in dual.sorted() { reportDualLayout(taskID, in: session) }
@@ -101,7 +104,7 @@ public struct SessionReconciler: Sendable {
     }
 
     private func reportDualLayout(_ taskID: String, in session: DirectoryHandle) {
-        let path = session.childPath(taskID)
+        let path = session.childPath(FileName(taskID))
         var event = ActionReport(.reportCorrupt, path: path, location: tree.location(session: name, taskID: taskID),
                                  message: "Task \(taskID) is both a task directory and a flat \(taskID).json: corrupt input, neither is touched (the harness quarantines both)")
         event.details = [("error", .string("duplicate flat and directory layouts"))]
@@ -110,7 +113,7 @@ public struct SessionReconciler: Sendable {
 
     /// A `.aft-tmp-*` directory: a removal (ours or the harness's) that stopped half-way
     /// (CONTRACT §7.6). Finished once a minute old, so a removal in progress is not raced.
-    private func finishTombstone(_ tombstone: String, in session: DirectoryHandle) -> (removed: Bool, nextDue: Millis?) {
+    private func finishTombstone(_ tombstone: FileName, in session: DirectoryHandle) -> (removed: Bool, nextDue: Millis?) {
         let location = tree.location(session: name)
         let path = session.childPath(tombstone)
         do {
@@ -168,7 +171,7 @@ public struct SessionReconciler: Sendable {
     }
 
     /// A stray file: decide from its own mtime, remove it when due.
-    private func stray(_ entryName: String, in session: DirectoryHandle, taskID: String?, kind: ActionKind,
+    private func stray(_ entryName: FileName, in session: DirectoryHandle, taskID: String?, kind: ActionKind,
                        decide: (FileStatus, Millis) -> StrayVerdict) -> (removed: Bool, nextDue: Millis?) {
         let location = tree.location(session: name, taskID: taskID)
         let path = session.childPath(entryName)

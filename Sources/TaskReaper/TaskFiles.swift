@@ -7,7 +7,7 @@ import TaskReaperSystem
 struct TaskFiles {
     enum Layout {
         /// `<session>/<id>.json` and its members beside it, by name.
-        case flat(members: [String])
+        case flat(members: [FileName])
         /// `<session>/<id>/` with `control/` and `io/`, opened once; `identity` is the task
         /// directory's, checked again before its removal (§7.6).
         case directory(task: DirectoryHandle, io: DirectoryHandle, identity: FileIdentity)
@@ -15,17 +15,17 @@ struct TaskFiles {
 
     let layout: Layout
     let recordDirectory: DirectoryHandle
-    let recordName: String
+    let recordName: FileName
     let markerDirectory: DirectoryHandle
-    let markerName: String
+    let markerName: FileName
 
     var recordPath: String { recordDirectory.childPath(recordName) }
     var markerPath: String { markerDirectory.childPath(markerName) }
     var isDirectory: Bool { if case .directory = layout { return true }; return false }
 
-    static func flat(session: DirectoryHandle, taskID: String, members: [String]) -> TaskFiles {
-        TaskFiles(layout: .flat(members: members), recordDirectory: session, recordName: taskID + ".json",
-                  markerDirectory: session, markerName: taskID + ".exit")
+    static func flat(session: DirectoryHandle, taskID: String, members: [FileName]) -> TaskFiles {
+        TaskFiles(layout: .flat(members: members), recordDirectory: session, recordName: FileName(taskID + ".json"),
+                  markerDirectory: session, markerName: FileName(taskID + ".exit"))
     }
 
     /// Where the task's output is, as the harness names it in its fate_unknown reason:
@@ -57,7 +57,7 @@ enum TaskDirectoryOpening {
     /// what is missing will appear (the task directory, its control/).
     case incomplete(problem: String, since: Millis, markerWritten: Bool, watch: [DirectoryHandle])
 
-    static func open(_ name: String, in session: DirectoryHandle, now: Millis) -> TaskDirectoryOpening {
+    static func open(_ name: FileName, in session: DirectoryHandle, now: Millis) -> TaskDirectoryOpening {
         let task: DirectoryHandle
         let taskStatus: FileStatus
         do {
@@ -95,7 +95,7 @@ enum TaskDirectoryOpening {
     }
 
     /// nil when absent; a handle, or why there is none (a file, a link).
-    private static func subdirectory(_ name: String, of task: DirectoryHandle) -> (handle: DirectoryHandle?, problem: String?, status: FileStatus?)? {
+    private static func subdirectory(_ name: FileName, of task: DirectoryHandle) -> (handle: DirectoryHandle?, problem: String?, status: FileStatus?)? {
         do {
             let handle = try task.openDirectory(name)
             return (handle, nil, try? handle.status())

@@ -26,7 +26,7 @@ struct TaskFinalizer {
         let updated = document.markedTerminal(f.to, exitCode: f.exitCode, reason: f.reason, now: now)
         if !context.dryRun, try !writeRecord(updated) { return nil }
         // The row follows the record (CONTRACT §6); a deferred one is repaired on the next look.
-        let row = reconciler.tree.mirror?.finalized(updated, taskID: taskID, harness: reconciler.tree.harness, context: context) ?? .noDatabase
+        let row = reconciler.tree.mirror?.finalized(updated, taskID: taskID, harness: reconciler.tree.harnessName?.text, context: context) ?? .noDatabase
         var event = ActionReport(.finalize, path: files.recordPath, location: reconciler.location,
                                  message: "\(context.verb("Finalized", "finalize")) task \(taskID): \(f.from.rawValue) -> \(f.to.rawValue)"
                                      + (f.exitCode.map { " (exit code \($0))" } ?? "") + (f.reason.map { ": \($0)" } ?? "")
@@ -47,8 +47,10 @@ struct TaskFinalizer {
         let killed = Array("killed".utf8)
         switch files.layout {
         case .flat:
-            // Added, never replacing: linked into place only if still absent.
-            let result = try files.markerDirectory.writeAtomically(files.markerName, bytes: killed, tag: taskID,
+            // Added, never replacing: linked into place only if still absent. Tagged `kill` as
+            // the seed tags its own kill marker: the temp name must fit NAME_MAX whatever the
+            // id's length (`<name>` already holds it; TempNames.seed).
+            let result = try files.markerDirectory.writeAtomically(files.markerName, bytes: killed, tag: "kill",
                                                                    like: task.recordStatus, exclusive: true)
             return result != .targetExists
         case .directory:
@@ -69,7 +71,7 @@ struct TaskFinalizer {
         // A task directory's record is replaced through temps named as the harness names its
         // own (§7.5), so its readers and cleanup treat ours as theirs: a temp, never a task.
         let temps: TempNames = files.isDirectory ? .harness(random: { () throws(SystemError) in try HarnessTempName.make() })
-            : .seed(for: files.recordName, tag: taskID)
+            : .seed(for: files.recordName)
         let result = try files.recordDirectory.replace(files.recordName, with: updated.encoded(),
                                                        ifStill: .init(status: task.recordStatus, bytes: task.record), temps: temps)
         return result == .replaced

@@ -135,7 +135,7 @@ public final class TaskMirror: Sendable {
                        _ body: (MirrorDatabase, MirrorDatabase.Key) throws(MirrorDatabase.Failure) -> RowResult) -> RowResult {
         // The common case, no aft.db at all, answers without the lock, so the sweep's
         // threads never queue on it when there is nothing to keep in step.
-        if !everFound.load(ordering: .relaxed), (try? root.status(MirrorDatabase.fileName)) == .some(nil) {
+        if !everFound.load(ordering: .relaxed), (try? root.status(FileName(MirrorDatabase.fileName))) == .some(nil) {
             return .noDatabase
         }
         return state.withLock { state -> RowResult in
@@ -174,7 +174,7 @@ public final class TaskMirror: Sendable {
             state.busyUntil = nil
         }
         let status: FileStatus?
-        do { status = try root.status(MirrorDatabase.fileName) } catch {
+        do { status = try root.status(FileName(MirrorDatabase.fileName)) } catch {
             state.identity = nil
             return .result(failOpen(&state, problem: "\(error)", context: context))
         }

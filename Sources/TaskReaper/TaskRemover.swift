@@ -14,7 +14,7 @@ struct TaskRemover {
 
     func remove(_ reason: RemovalReason) -> BundleReconciler.Outcome {
         let document = task.observation.document
-        let row = reconciler.tree.mirror?.removing(document, taskID: taskID, harness: reconciler.tree.harness, context: context) ?? .noDatabase
+        let row = reconciler.tree.mirror?.removing(document, taskID: taskID, harness: reconciler.tree.harnessName?.text, context: context) ?? .noDatabase
         if case .deferred(let until) = row { return BundleReconciler.Outcome(nextDue: until) }
         var files: Int
         switch task.files.layout {
@@ -58,7 +58,7 @@ struct TaskRemover {
             for name in members.sorted() + [task.files.recordName] { try reconciler.session.unlink(name) }
             return members.count + 1
         case .directory(_, _, let identity):
-            switch try reconciler.session.removeTaskDirectory(taskID, expected: identity) {
+            switch try reconciler.session.removeTaskDirectory(FileName(taskID), expected: identity) {
             case .removed(_, let count): return count
             case .identityChanged: return nil
             case .absent: return 0

@@ -7,7 +7,10 @@ import TaskReaperSystem
 /// the same things (a linked bash-tasks is `skip_symlink` in both).
 public struct Tree: Sendable {
     public let root: String
-    public let harness: String?
+    /// The harness directory's name, exactly (nil for the legacy tree).
+    public let harnessName: FileName?
+    /// Its escaped form, for reports (`FileName`).
+    public var harness: String? { harnessName?.escaped }
     /// The bash-tasks directory.
     public let directory: DirectoryHandle
     /// Where `bash-tasks-quarantine` goes: the harness directory, or the root (legacy).
@@ -15,17 +18,19 @@ public struct Tree: Sendable {
     /// The root's aft.db, shared by its trees.
     public let mirror: TaskMirror?
 
-    public static let directoryName = "bash-tasks"
-    public static let quarantineName = "bash-tasks-quarantine"
+    public static let directoryName: FileName = "bash-tasks"
+    public static let quarantineName: FileName = "bash-tasks-quarantine"
 
-    func location(session: String? = nil, taskID: String? = nil) -> Location {
-        Location(root: root, harness: harness, session: session, taskID: taskID)
+    func location(session: FileName? = nil, taskID: String? = nil) -> Location {
+        Location(root: root, harness: harness, session: session?.escaped, taskID: taskID)
     }
 
     /// Whether a root's entry may be a harness directory: not hidden (ours or anyone's
-    /// temp and state), not the legacy tree, not a quarantine.
-    static func isHarnessName(_ name: String) -> Bool {
-        !name.hasPrefix(".") && name != directoryName && name != quarantineName
+    /// temp and state), not the legacy tree, not a quarantine. Any other name is one, UTF-8
+    /// or not: the harness names its own (`opencode`, `pi`, `runner`, `mcp--…`) with Rust
+    /// strings, but a tree under another name is reconciled all the same (README).
+    static func isHarnessName(_ name: FileName) -> Bool {
+        !name.escaped.hasPrefix(".") && name != directoryName && name != quarantineName
     }
 
     /// Every tree under an open root.
@@ -40,7 +45,7 @@ public struct Tree: Sendable {
 
     /// The directories of a root that may hold a harness's tree, opened (never through a
     /// link), sorted by name.
-    static func harnessDirectories(in root: DirectoryHandle, rootPath: String, context: ReconcileContext) -> [(name: String, directory: DirectoryHandle)] {
+    static func harnessDirectories(in root: DirectoryHandle, rootPath: String, context: ReconcileContext) -> [(name: FileName, directory: DirectoryHandle)] {
         let entries: [DirectoryEntry]
         do { entries = try root.entries() } catch {
             context.reporter.failed(error, at: Location(root: rootPath, harness: nil), doing: "list the storage root")
@@ -48,14 +53,10 @@ public struct Tree: Sendable {
         }
         return entries
             .filter { entry in
-                guard entry.isValidUTF8 else {
-                    reportBadName(entry, in: root, location: Location(root: rootPath, harness: nil), context: context)
-                    return false
-                }
                 guard isHarnessName(entry.name) else { return false }
                 if entry.kind == .symlink {
                     // Where a harness directory could be: said, never followed (issue 11.7).
-                    reportSymlink(root.childPath(entry.name), location: Location(root: rootPath, harness: entry.name), context: context)
+                    reportSymlink(root.childPath(entry.name), location: Location(root: rootPath, harness: entry.name.escaped), context: context)
                     return false
                 }
                 return entry.kind == .directory || entry.kind == .unknown
@@ -67,9 +68,9 @@ public struct Tree: Sendable {
     /// The bash-tasks tree in `parent` (a harness directory, or the root for the legacy
     /// tree); nil when there is none, or when a `Protect=` glob protects it (reported). A
     /// link there is reported and never followed.
-    static func open(in parent: DirectoryHandle, harness: String?, rootPath: String, mirror: TaskMirror?,
+    static func open(in parent: DirectoryHandle, harness: FileName?, rootPath: String, mirror: TaskMirror?,
                      context: ReconcileContext) -> Tree? {
-        let location = Location(root: rootPath, harness: harness)
+        let location = Location(root: rootPath, harness: harness?.escaped)
         if let glob = context.policy.protection.glob(protecting: parent.childPath(directoryName)) {
             if Protected.exists(directoryName, in: parent) {
                 Protected.report(parent.childPath(directoryName), what: "tree", glob: glob, location: location, context: context)
@@ -78,7 +79,10 @@ public struct Tree: Sendable {
         }
         do {
             let directory = try parent.openDirectory(directoryName)
-            return Tree(root: rootPath, harness: harness, directory: directory, parent: parent, mirror: mirror)
+            // aft.db rows name their harness with the harness's own (Rust, UTF-8) string: a
+            // directory whose name is not UTF-8 has no rows, and is never the legacy tree.
+            let rows = harness?.text == nil && harness != nil ? nil : mirror
+            return Tree(root: rootPath, harnessName: harness, directory: directory, parent: parent, mirror: rows)
         } catch {
             switch error.code {
             case .noSuchFileOrDirectory: break
@@ -96,7 +100,7 @@ public struct Tree: Sendable {
 
     /// A session directory opened (never through a link) and listed; nil when it is gone, not
     /// a directory, or unreadable (reported). `reportLinks`: say so when it is a link.
-    func openSession(_ name: String, context: ReconcileContext, reportLinks: Bool) -> (DirectoryHandle, [DirectoryEntry])? {
+    func openSession(_ name: FileName, context: ReconcileContext, reportLinks: Bool) -> (DirectoryHandle, [DirectoryEntry])? {
         let location = location(session: name)
         do {
             let session = try directory.openDirectory(name)
@@ -116,31 +120,15 @@ public struct Tree: Sendable {
     }
 
     /// The session directories of a tree (and links where they should be, reported later).
-    func sessionNames(context: ReconcileContext) -> [String] {
+    func sessionNames(context: ReconcileContext) -> [FileName] {
         do {
             return try directory.entries()
-                .filter { entry in
-                    guard entry.isValidUTF8 else {
-                        Self.reportBadName(entry, in: directory, location: location(), context: context)
-                        return false
-                    }
-                    return entry.kind == .directory || entry.kind == .unknown || entry.kind == .symlink
-                }
+                .filter { entry in entry.kind == .directory || entry.kind == .unknown || entry.kind == .symlink }
                 .map(\.name)
         } catch {
             context.reporter.failed(error, at: location(), doing: "list the bash-tasks tree")
             return []
         }
-    }
-
-    /// Names are bytes to the kernel: one that is not UTF-8 cannot be carried as our String
-    /// without aliasing others, so it is named escaped and left alone.
-    static func reportBadName(_ entry: DirectoryEntry, in directory: DirectoryHandle, location: Location, context: ReconcileContext) {
-        let path = directory.childPath(entry.name)
-        var event = ActionReport(.skipBadName, path: path, location: location,
-                                 message: "Not touching \(path): its name is not valid UTF-8 (shown escaped)")
-        event.details = [("name", .string(entry.name))]
-        context.reporter.report(event)
     }
 
     static func reportSymlink(_ path: String, location: Location, context: ReconcileContext) {

@@ -39,6 +39,9 @@ public struct Policy: Equatable, Sendable {
     public var tombstoneAge: Millis = 1 * .minute
     /// An empty session directory is removed after this long.
     public var emptySessionAge: Millis = 1 * .hour
+    /// An empty session directory kept because a process holds it open is looked at again
+    /// this long after: nothing wakes `watch` when the holder closes it or exits.
+    public var heldSessionRecheck: Millis = 1 * .minute
     /// After a busy timeout, aft.db is left alone this long (one wait per backoff, not per row).
     public var dbBusyBackoff: Millis = 30 * .second
     /// An item whose action failed (ENOSPC, EROFS, EACCES...) is looked at again this long after:

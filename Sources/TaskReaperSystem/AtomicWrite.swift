@@ -7,8 +7,8 @@ extension DirectoryHandle {
     /// The temp name for our atomic write of `name`: the harness's own pattern
     /// (`.<name>.tmp.<writer_pid>.<id>`) with our pid, so it can never collide with the
     /// harness's temp, and a crash leaves a stray that the next pass recognises and removes.
-    public static func temporaryName(for name: String, tag: String) -> String {
-        ".\(name).tmp.\(getpid()).\(tag)"
+    public static func temporaryName(for name: FileName, tag: String) -> FileName {
+        FileName(escaped: ".\(name.escaped).tmp.\(getpid()).\(tag)")
     }
 
     public enum AtomicWriteResult: Equatable, Sendable {
@@ -27,14 +27,14 @@ extension DirectoryHandle {
     /// A replace that must not lose a concurrent writer's version uses `replace(_:with:ifStill:)`
     /// (CheckedReplace.swift) instead: the check here leaves a window before the rename.
     public func writeAtomically(
-        _ name: String, bytes: [UInt8], tag: String, like original: FileStatus? = nil,
+        _ name: FileName, bytes: [UInt8], tag: String, like original: FileStatus? = nil,
         exclusive: Bool = false, shouldCommit: () throws(SystemError) -> Bool = { true }
     ) throws(SystemError) -> AtomicWriteResult {
         let temp = Self.temporaryName(for: name, tag: tag)
         close(try createTemp(temp, bytes: bytes, like: original, replacingLeftover: true))
         var committed = false
         defer {
-            if !committed { _ = unlinkat(fd, temp, 0) }
+            if !committed { unlinkQuietly(temp) }
         }
         guard try shouldCommit() else { return .abandoned }
         if exclusive {
@@ -51,14 +51,14 @@ extension DirectoryHandle {
     /// `original`, fsyncs, and returns the open descriptor (the caller closes it). An existing
     /// `temp` is replaced when `replacingLeftover` (a name with our pid: left by an earlier
     /// process that had our pid), else EEXIST is thrown. On any failure the temp is removed.
-    func createTemp(_ temp: String, bytes: [UInt8], like original: FileStatus?,
+    func createTemp(_ temp: FileName, bytes: [UInt8], like original: FileStatus?,
                     replacingLeftover: Bool) throws(SystemError) -> Int32 {
         let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
         let mode = original.map { $0.mode & 0o777 } ?? 0o644
-        var file = openat(fd, temp, flags, mode)
+        var file = temp.withCName { openat(fd, $0, flags, mode) }
         if file < 0, errno == EEXIST, replacingLeftover {
-            _ = unlinkat(fd, temp, 0)
-            file = openat(fd, temp, flags, mode)
+            unlinkQuietly(temp)
+            file = temp.withCName { openat(fd, $0, flags, mode) }
         }
         guard file >= 0 else { throw SystemError("create", childPath(temp)) }
         do throws(SystemError) {
@@ -75,7 +75,7 @@ extension DirectoryHandle {
             guard fsync(file) == 0 else { throw SystemError("fsync", childPath(temp)) }
         } catch {
             close(file)
-            _ = unlinkat(fd, temp, 0)
+            unlinkQuietly(temp)
             throw error
         }
         return file

@@ -75,7 +75,7 @@ extension DirectoryHandle {
 
     /// Replaces `name` with `bytes` only if it is still `read`'s file with `read`'s content,
     /// never losing a version another writer renamed over it meanwhile (see above).
-    public func replace(_ name: String, with bytes: [UInt8], ifStill read: ReadFile, temps: TempNames,
+    public func replace(_ name: FileName, with bytes: [UInt8], ifStill read: ReadFile, temps: TempNames,
                         steps: ReplaceSteps = .kernel) throws(SystemError) -> ReplaceResult {
         guard let decided = try HeldFile.open(name, in: self), decided.status.kind == .regular,
               decided.status.device == read.status.device, decided.status.inode == read.status.inode,
@@ -84,7 +84,7 @@ extension DirectoryHandle {
         let (fresh, ours) = try createTemp(bytes, like: read.status, temps: temps)
         let temp = temps.intent(ExchangeIntent(.commit, put: ours.digest, expect: decided.digest))
         do { try rename(fresh, to: temp) } catch {
-            _ = unlinkat(fd, fresh, 0)
+            unlinkQuietly(fresh)
             throw error
         }
 
@@ -93,10 +93,10 @@ extension DirectoryHandle {
         case EINVAL, ENOSYS:
             return try renameIfStill(temp, over: name, decided: decided, read: read)
         case ENOENT:
-            _ = unlinkat(fd, temp, 0)
+            unlinkQuietly(temp)
             return .changed
         case let code:
-            _ = unlinkat(fd, temp, 0)
+            unlinkQuietly(temp)
             throw SystemError("exchange", childPath(temp) + " <-> " + childPath(name), errno: code)
         }
 
@@ -105,7 +105,7 @@ extension DirectoryHandle {
         }
         if back.isSameFile(as: decided), back.contentEquals(read.bytes) {
             // A temp we fail to remove holds the intent's `expect`: the stray rule removes it.
-            _ = unlinkat(fd, temp, 0)
+            unlinkQuietly(temp)
             return .replaced
         }
         try putBack(back, over: ours, from: temp, target: name, temps: temps, steps: steps, exchanges: 1)
@@ -114,7 +114,7 @@ extension DirectoryHandle {
 
     /// Our version in a fresh temp, held open. A harness-style name that exists is not ours:
     /// another is drawn (as the harness does, 32 attempts).
-    private func createTemp(_ bytes: [UInt8], like original: FileStatus, temps: TempNames) throws(SystemError) -> (String, HeldFile) {
+    private func createTemp(_ bytes: [UInt8], like original: FileStatus, temps: TempNames) throws(SystemError) -> (FileName, HeldFile) {
         var attempts = 0
         while true {
             let name = try temps.fresh()
@@ -131,14 +131,14 @@ extension DirectoryHandle {
     }
 
     /// No RENAME_EXCHANGE here: CONTRACT §3's check just before the rename, window and all.
-    private func renameIfStill(_ temp: String, over name: String, decided: HeldFile, read: ReadFile) throws(SystemError) -> ReplaceResult {
+    private func renameIfStill(_ temp: FileName, over name: FileName, decided: HeldFile, read: ReadFile) throws(SystemError) -> ReplaceResult {
         guard let now = try status(name), now.device == decided.status.device, now.inode == decided.status.inode,
               decided.contentEquals(read.bytes) else {
-            _ = unlinkat(fd, temp, 0)
+            unlinkQuietly(temp)
             return .changed
         }
         do { try rename(temp, to: name) } catch {
-            _ = unlinkat(fd, temp, 0)
+            unlinkQuietly(temp)
             throw error
         }
         return .replaced
@@ -147,8 +147,8 @@ extension DirectoryHandle {
     /// Puts `newest` (at `temp`) back at `target`, where `displaced` is (see the type's
     /// comment). Returns the last temp name (already removed) for the record.
     @discardableResult
-    func putBack(_ newest: HeldFile, over displaced: HeldFile, from temp: String, target: String,
-                 temps: TempNames, steps: ReplaceSteps, exchanges done: Int) throws(SystemError) -> String {
+    func putBack(_ newest: HeldFile, over displaced: HeldFile, from temp: FileName, target: FileName,
+                 temps: TempNames, steps: ReplaceSteps, exchanges done: Int) throws(SystemError) -> FileName {
         var (newest, displaced, temp) = (newest, displaced, temp)
         for exchange in (done + 1)...(done + Self.putBackLimit) {
             let next = temps.intent(ExchangeIntent(.restore, put: newest.digest, expect: displaced.digest))
@@ -160,14 +160,14 @@ extension DirectoryHandle {
             case 0: break
             case ENOENT:
                 // The target was removed after `newest` was written: that is the newest state.
-                _ = unlinkat(fd, temp, 0)
+                unlinkQuietly(temp)
                 return temp
             case let code:
                 throw SystemError("exchange", childPath(temp) + " <-> " + childPath(target), errno: code)
             }
             guard let back = try HeldFile.open(temp, in: self) else { throw SystemError("open", childPath(temp), errno: ENOENT) }
             if back.isSameFile(as: displaced) {
-                _ = unlinkat(fd, temp, 0)
+                unlinkQuietly(temp)
                 return temp
             }
             // A writer renamed `back` over what we had put there: it is newer than `newest`.
@@ -182,13 +182,13 @@ extension DirectoryHandle {
 /// RENAME_EXCHANGE. Production uses `.kernel`.
 public struct ReplaceSteps: Sendable {
     /// (directory, temp, target, exchange number from 1) -> 0 or the errno.
-    public let exchange: @Sendable (DirectoryHandle, String, String, Int) -> Int32
+    public let exchange: @Sendable (DirectoryHandle, FileName, FileName, Int) -> Int32
 
-    public init(exchange: @escaping @Sendable (DirectoryHandle, String, String, Int) -> Int32) {
+    public init(exchange: @escaping @Sendable (DirectoryHandle, FileName, FileName, Int) -> Int32) {
         self.exchange = exchange
     }
 
     public static let kernel = ReplaceSteps { directory, temp, target, _ in
-        taskreaper_rename_exchange(directory.fd, temp, directory.fd, target) == 0 ? 0 : errno
+        temp.withCName { from in target.withCName { taskreaper_rename_exchange(directory.fd, from, directory.fd, $0) } } == 0 ? 0 : errno
     }
 }

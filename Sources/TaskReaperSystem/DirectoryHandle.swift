@@ -26,11 +26,13 @@ public final class DirectoryHandle: Sendable {
         return DirectoryHandle(fd: fd, path: path)
     }
 
-    public func childPath(_ name: String) -> String { path.hasSuffix("/") ? path + name : path + "/" + name }
+    /// A path for messages: this directory's and the name's escaped form (`FileName`).
+    public func childPath(_ name: FileName) -> String { path.hasSuffix("/") ? path + name.escaped : path + "/" + name.escaped }
 
     /// A subdirectory; fails with ELOOP when `name` is a symbolic link, ENOTDIR when not a directory.
-    public func openDirectory(_ name: String) throws(SystemError) -> DirectoryHandle {
-        let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    public func openDirectory(_ name: FileName) throws(SystemError) -> DirectoryHandle {
+        try Self.requireOneEntryBytes(name, in: self)
+        let child = name.withCName { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         guard child >= 0 else { throw SystemError("open", childPath(name)) }
         return DirectoryHandle(fd: child, path: childPath(name))
     }
@@ -53,16 +55,19 @@ public final class DirectoryHandle: Sendable {
                 if errno != 0 { throw SystemError("readdir", path) }
                 return result
             }
-            let listed = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                DirectoryEntry(rawName: raw.prefix(while: { $0 != 0 }), direntType: entry.pointee.d_type)
+            let listed = withUnsafeBytes(of: entry.pointee.d_name) { raw -> DirectoryEntry? in
+                let name = raw.prefix(while: { $0 != 0 })
+                // `.` and `..` by their bytes, before any String is made.
+                if name.count <= 2, name.allSatisfy({ $0 == UInt8(ascii: ".") }) { return nil }
+                return DirectoryEntry(rawName: name, direntType: entry.pointee.d_type)
             }
-            if listed.name == "." || listed.name == ".." { continue }
-            result.append(listed)
+            if let listed { result.append(listed) }
         }
     }
 
     /// `nil` when the entry does not exist.
-    public func status(_ name: String) throws(SystemError) -> FileStatus? {
+    public func status(_ name: FileName) throws(SystemError) -> FileStatus? {
+        try Self.requireOneEntryBytes(name, in: self)
         guard let status = FileStatus.of(fd, name) else {
             if errno == ENOENT { return nil }
             throw SystemError("stat", childPath(name))
@@ -70,12 +75,18 @@ public final class DirectoryHandle: Sendable {
         return status
     }
 
-    /// The directory's path as the kernel sees it now: absolute, no symbolic links.
+    /// The directory's path as the kernel sees it now: absolute, no symbolic links; in the
+    /// escaped form of `FileName` (for messages).
     public func realPath() throws(SystemError) -> String {
+        FileName.escapePath(try realPathBytes())
+    }
+
+    /// The same path as the kernel's bytes (to hand to another library that opens it).
+    public func realPathBytes() throws(SystemError) -> [UInt8] {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
         guard count > 0 else { throw SystemError("readlink", path) }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return buffer[..<count].map { UInt8(bitPattern: $0) }
     }
 
     public func status() throws(SystemError) -> FileStatus {
@@ -93,8 +104,9 @@ public final class DirectoryHandle: Sendable {
 
     /// Reads a whole regular file without following links and without blocking on a FIFO.
     /// The status comes from the opened file, so it describes exactly the bytes returned.
-    public func read(_ name: String, limit: Int) throws(SystemError) -> ReadResult {
-        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+    public func read(_ name: FileName, limit: Int) throws(SystemError) -> ReadResult {
+        try Self.requireOneEntryBytes(name, in: self)
+        let file = name.withCName { openat(fd, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
         if file < 0 {
             switch errno {
             case ENOENT: return .absent
@@ -132,19 +144,27 @@ public final class DirectoryHandle: Sendable {
 
     /// Removes a file or a symbolic link itself. `false` when it was already gone.
     @discardableResult
-    public func unlink(_ name: String) throws(SystemError) -> Bool {
-        guard unlinkat(fd, name, 0) == 0 else {
+    public func unlink(_ name: FileName) throws(SystemError) -> Bool {
+        try Self.requireOneEntryBytes(name, in: self)
+        guard name.withCName({ unlinkat(fd, $0, 0) }) == 0 else {
             if errno == ENOENT { return false }
             throw SystemError("unlink", childPath(name))
         }
         return true
     }
 
+    /// unlinkat for cleanup paths whose failure changes nothing (a temp already gone, or
+    /// left for the stray-temp rule).
+    func unlinkQuietly(_ name: FileName) {
+        _ = name.withCName { unlinkat(fd, $0, 0) }
+    }
+
     public enum RemoveDirectoryResult: Equatable, Sendable { case removed, notEmpty, absent }
 
     /// rmdir: a directory the harness refilled (ENOTEMPTY) or removed (ENOENT) is fine.
-    public func removeDirectory(_ name: String) throws(SystemError) -> RemoveDirectoryResult {
-        guard unlinkat(fd, name, AT_REMOVEDIR) == 0 else {
+    public func removeDirectory(_ name: FileName) throws(SystemError) -> RemoveDirectoryResult {
+        try Self.requireOneEntryBytes(name, in: self)
+        guard name.withCName({ unlinkat(fd, $0, AT_REMOVEDIR) }) == 0 else {
             switch errno {
             case ENOTEMPTY, EEXIST: return .notEmpty
             case ENOENT: return .absent
@@ -157,9 +177,10 @@ public final class DirectoryHandle: Sendable {
     /// Creates `name` as a directory if it is not one yet; a symbolic link there is an error.
     /// `ownedLike`: when we are root, a directory we create gets that owner, so a
     /// system-wide run never leaves root-owned directories in a user's tree.
-    public func makeDirectory(_ name: String, mode: mode_t = 0o755, ownedLike owner: FileStatus? = nil) throws(SystemError) -> DirectoryHandle {
+    public func makeDirectory(_ name: FileName, mode: mode_t = 0o755, ownedLike owner: FileStatus? = nil) throws(SystemError) -> DirectoryHandle {
+        try Self.requireOneEntryBytes(name, in: self)
         var created = true
-        if mkdirat(fd, name, mode) != 0 {
+        if name.withCName({ mkdirat(fd, $0, mode) }) != 0 {
             guard errno == EEXIST else { throw SystemError("mkdir", childPath(name)) }
             created = false
         }
@@ -171,9 +192,11 @@ public final class DirectoryHandle: Sendable {
     }
 
     /// rename(2) within or across directories of one file system; replaces the target.
-    public func rename(_ name: String, to target: String, in targetDirectory: DirectoryHandle? = nil) throws(SystemError) {
+    public func rename(_ name: FileName, to target: FileName, in targetDirectory: DirectoryHandle? = nil) throws(SystemError) {
+        try Self.requireOneEntryBytes(name, in: self)
+        try Self.requireOneEntryBytes(target, in: targetDirectory ?? self)
         let targetFD = targetDirectory?.fd ?? fd
-        guard renameat(fd, name, targetFD, target) == 0 else {
+        guard name.withCName({ from in target.withCName { renameat(fd, from, targetFD, $0) } }) == 0 else {
             throw SystemError("rename", childPath(name) + " -> " + (targetDirectory ?? self).childPath(target))
         }
     }
@@ -181,9 +204,11 @@ public final class DirectoryHandle: Sendable {
     /// Gives `name` a second name `target` only if `target` does not exist (linkat fails with
     /// EEXIST): the atomic "create if absent" that a plain rename cannot express. Returns
     /// false when the target exists.
-    public func link(_ name: String, to target: String, in targetDirectory: DirectoryHandle? = nil) throws(SystemError) -> Bool {
+    public func link(_ name: FileName, to target: FileName, in targetDirectory: DirectoryHandle? = nil) throws(SystemError) -> Bool {
+        try Self.requireOneEntryBytes(name, in: self)
+        try Self.requireOneEntryBytes(target, in: targetDirectory ?? self)
         let targetFD = targetDirectory?.fd ?? fd
-        guard linkat(fd, name, targetFD, target, 0) == 0 else {
+        guard name.withCName({ from in target.withCName { linkat(fd, from, targetFD, $0, 0) } }) == 0 else {
             if errno == EEXIST { return false }
             throw SystemError("link", childPath(name) + " -> " + (targetDirectory ?? self).childPath(target))
         }

@@ -54,9 +54,9 @@ public struct FileStatus: Equatable, Sendable {
 
     /// `name` relative to `directory`, or the fd itself when `name` is nil; links not followed.
     /// On failure errno is set and nil returned.
-    public static func of(_ directory: Int32, _ name: String?) -> FileStatus? {
+    public static func of(_ directory: Int32, _ name: FileName?) -> FileStatus? {
         var raw = taskreaper_file_status()
-        let rc = name.map { taskreaper_status(directory, $0, AT_SYMLINK_NOFOLLOW, &raw) }
+        let rc = name.map { name in name.withCName { taskreaper_status(directory, $0, AT_SYMLINK_NOFOLLOW, &raw) } }
             ?? taskreaper_status(directory, nil, AT_SYMLINK_NOFOLLOW, &raw)
         return rc == 0 ? FileStatus(raw) : nil
     }

@@ -12,8 +12,8 @@ public enum HarnessTempName {
 
     /// A fresh name. 128 random bits: a collision is only ever an attacker's pre-placed
     /// name, which every caller handles (O_EXCL, RENAME_NOREPLACE) by drawing another.
-    public static func make() throws(SystemError) -> String {
-        prefix + (try randomHex(bytes: hexDigits / 2))
+    public static func make() throws(SystemError) -> FileName {
+        FileName(prefix + (try randomHex(bytes: hexDigits / 2)))
     }
 
     /// `2 * bytes` lowercase hex digits from getrandom: also the harness's quarantine suffix
@@ -31,8 +31,8 @@ public enum HarnessTempName {
     }
 
     /// Whether `name` has exactly that shape (what `finishTombstone` insists on).
-    public static func matches(_ name: String) -> Bool {
-        let utf8 = Array(name.utf8)
+    public static func matches(_ name: FileName) -> Bool {
+        let utf8 = Array(name.escaped.utf8)
         let prefixLength = prefix.utf8.count
         guard utf8.count == prefixLength + hexDigits, utf8.starts(with: prefix.utf8) else { return false }
         return utf8[prefixLength...].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }

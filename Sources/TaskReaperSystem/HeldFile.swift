@@ -26,10 +26,12 @@ final class HeldFile {
     }
 
     /// nil when `name` does not exist.
-    static func open(_ name: String, in directory: DirectoryHandle) throws(SystemError) -> HeldFile? {
+    static func open(_ name: FileName, in directory: DirectoryHandle) throws(SystemError) -> HeldFile? {
         guard let kind = try directory.status(name)?.kind else { return nil }
-        let fd = kind == .regular ? openat(directory.fd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)
-            : taskreaper_open_path(directory.fd, name)
+        let fd = name.withCName { cName in
+            kind == .regular ? openat(directory.fd, cName, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC)
+                : taskreaper_open_path(directory.fd, cName)
+        }
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
             throw SystemError("open", directory.childPath(name))

@@ -26,7 +26,7 @@ extension DirectoryHandle {
     /// The only race left is a writer that writes between our fstat and our pwrite; callers
     /// write a marker only once the task's processes are gone (CONTRACT §7.3), so that writer
     /// can only be the harness itself, which does the same check-then-write.
-    public func writeIntoEmptyFile(_ name: String, bytes: [UInt8]) throws(SystemError) -> InPlaceWrite {
+    public func writeIntoEmptyFile(_ name: FileName, bytes: [UInt8]) throws(SystemError) -> InPlaceWrite {
         try Self.requireSingleName(name, in: self)
         // lstat first: opening a device node can have effects of its own (a tape rewinds,
         // a tty becomes a controlling terminal), so anything but a regular file stays closed.
@@ -34,7 +34,7 @@ extension DirectoryHandle {
         guard before.kind == .regular else { return .notRegular(before.kind) }
         // O_NONBLOCK: should a FIFO have replaced the file since, open fails (ENXIO) or
         // returns at once instead of waiting for a reader.
-        let file = openat(fd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        let file = name.withCName { openat(fd, $0, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
         if file < 0 {
             switch errno {
             case ENOENT: return .absent
@@ -66,10 +66,10 @@ extension DirectoryHandle {
     /// for an `io/exit` that was never created. `mode` is applied exactly (the umask would
     /// narrow it). `ownedLike`: when we are root, the file gets that owner, so a harness
     /// running as the tree's user can still open it read-write (it does, to write markers).
-    public func createExclusively(_ name: String, bytes: [UInt8], mode: mode_t = 0o600,
+    public func createExclusively(_ name: FileName, bytes: [UInt8], mode: mode_t = 0o600,
                                   ownedLike owner: FileStatus? = nil) throws(SystemError) -> ExclusiveCreate {
         try Self.requireSingleName(name, in: self)
-        let file = openat(fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode)
+        let file = name.withCName { openat(fd, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode) }
         if file < 0 {
             if errno == EEXIST { return .exists }
             throw SystemError("create", childPath(name))
@@ -88,7 +88,7 @@ extension DirectoryHandle {
         } catch {
             // A half-made marker would be read as one: remove it, but only if the name is
             // still the file we created.
-            if let created, let now = try? status(name), FileIdentity(now) == created { _ = unlinkat(fd, name, 0) }
+            if let created, let now = try? status(name), FileIdentity(now) == created { unlinkQuietly(name) }
             throw error
         }
         // The new name must survive a crash too, not only the bytes.

@@ -12,9 +12,10 @@ public final class Inotify {
     public struct Event: Sendable, Equatable {
         public let wd: Int32
         public let mask: UInt32
-        public let name: String?
+        /// The entry's name as the kernel has it (bytes: `FileName`).
+        public let name: FileName?
 
-        public init(wd: Int32, mask: UInt32, name: String?) {
+        public init(wd: Int32, mask: UInt32, name: FileName?) {
             self.wd = wd
             self.mask = mask
             self.name = name
@@ -88,10 +89,10 @@ public final class Inotify {
                     let wd = raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)
                     let mask = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
                     let length = Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
-                    var name: String?
+                    var name: FileName?
                     if length > 0 {
                         let bytes = raw[(offset + header)..<(offset + header + length)]
-                        name = String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
+                        name = FileName(bytes: bytes.prefix(while: { $0 != 0 }))
                     }
                     events.append(Event(wd: wd, mask: mask, name: name))
                     offset += header + length

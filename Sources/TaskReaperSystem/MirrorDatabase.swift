@@ -73,7 +73,8 @@ public final class MirrorDatabase: Sendable {
     public static func open(in directory: DirectoryHandle, readOnly: Bool, busyTimeoutMs: Int32) throws(Failure) -> MirrorDatabase? {
         // The root's real path: NOFOLLOW refuses a link anywhere in the path, and the path
         // the user gave may run through one (a symlinked home); the fd's path does not.
-        let realRoot = (try? directory.realPath()) ?? directory.path
+        // SQLite takes it as text: a root whose real path is not UTF-8 fails to open (reported).
+        let realRoot = (try? directory.realPathBytes()).map { String(decoding: $0, as: UTF8.self) } ?? directory.path
         let path = realRoot == "/" ? "/" + fileName : realRoot + "/" + fileName
         var handle: OpaquePointer?
         var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX
@@ -126,8 +127,8 @@ public final class MirrorDatabase: Sendable {
     /// present, as any reader (it adds none); with no -wal, immutable; a -wal without its
     /// -shm cannot be read without creating the -shm.
     private static func readOnlyMode(in directory: DirectoryHandle) throws(Failure) -> ReadOnlyMode {
-        let wal = (try? directory.status(fileName + "-wal")) ?? nil
-        let shm = (try? directory.status(fileName + "-shm")) ?? nil
+        let wal = (try? directory.status(FileName(fileName + "-wal"))) ?? nil
+        let shm = (try? directory.status(FileName(fileName + "-shm"))) ?? nil
         switch (wal, shm) {
         case (nil, _): return .immutable
         case (_?, _?): return .shared

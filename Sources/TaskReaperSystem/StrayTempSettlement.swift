@@ -26,23 +26,23 @@ extension DirectoryHandle {
         /// The temp was removed: it held nothing newer than the target.
         case removed
         /// The temp held a writer's version newer than the target's: it is at the target again.
-        case putBack(target: String)
+        case putBack(target: FileName)
         /// Nothing by that name any more.
         case gone
     }
 
     /// Removes a stray temp of a gone writer, settling a seed-family exchange step first
     /// (`.<name>.tmp.<pid>.x<32 hex>`); any other temp is simply unlinked.
-    public func settleStrayTemp(_ temp: String, steps: ReplaceSteps = .kernel) throws(SystemError) -> StrayTempSettlement {
+    public func settleStrayTemp(_ temp: FileName, steps: ReplaceSteps = .kernel) throws(SystemError) -> StrayTempSettlement {
         guard let (target, intent) = TempNames.seedIntent(temp) else {
             return try unlink(temp) ? .removed : .gone
         }
-        return try settle(temp, target: target, intent: intent, temps: .seed(for: target, tag: "settle"), steps: steps)
+        return try settle(temp, target: target, intent: intent, temps: .seed(for: target), steps: steps)
     }
 
     /// Settles the temp of an exchange step (see the table above). `temps` names the steps
     /// of a put-back, if one is needed.
-    public func settle(_ temp: String, target: String, intent: ExchangeIntent, temps: TempNames,
+    public func settle(_ temp: FileName, target: FileName, intent: ExchangeIntent, temps: TempNames,
                        steps: ReplaceSteps = .kernel) throws(SystemError) -> StrayTempSettlement {
         guard let held = try HeldFile.open(temp, in: self) else { return .gone }
         func remove() throws(SystemError) -> StrayTempSettlement { try unlink(temp) ? .removed : .gone }

@@ -11,7 +11,7 @@ import CLinux
 /// directory.
 extension DirectoryHandle {
     public enum Entombment: Equatable, Sendable {
-        case entombed(tombstone: String)
+        case entombed(tombstone: FileName)
         /// `name` is not (or no longer) the directory observed: nothing was done.
         case identityChanged
         /// Nothing has that name now: nothing was done.
@@ -19,7 +19,7 @@ extension DirectoryHandle {
     }
 
     public enum TaskDirectoryRemoval: Equatable, Sendable {
-        case removed(tombstone: String, filesRemoved: Int)
+        case removed(tombstone: FileName, filesRemoved: Int)
         case identityChanged
         case absent
     }
@@ -34,7 +34,7 @@ extension DirectoryHandle {
 
     /// The whole removal. Errors after the rename leave a tombstone that `finishTombstone`
     /// completes on a later pass (the error's path names it).
-    public func removeTaskDirectory(_ name: String, expected: FileIdentity) throws(SystemError) -> TaskDirectoryRemoval {
+    public func removeTaskDirectory(_ name: FileName, expected: FileIdentity) throws(SystemError) -> TaskDirectoryRemoval {
         let (result, tombstone) = try entombed(name, expected: expected)
         guard case .entombed(let tombstoneName) = result, let tombstone else {
             return result == .absent ? .absent : .identityChanged
@@ -45,14 +45,14 @@ extension DirectoryHandle {
 
     /// Steps 1–2 only: the identity check and the rename to a tombstone. What a crash right
     /// after the rename leaves behind; `removeTaskDirectory` is this plus `finishTombstone`.
-    public func entomb(_ name: String, expected: FileIdentity) throws(SystemError) -> Entombment {
+    public func entomb(_ name: FileName, expected: FileIdentity) throws(SystemError) -> Entombment {
         try entombed(name, expected: expected).0
     }
 
     /// Steps 3–5 on an existing tombstone, whatever of them was done already (a crash
     /// mid-removal): every name may be missing. For tombstones older than a minute, so a
     /// removal in progress (ours or the harness's) is not raced.
-    public func finishTombstone(_ name: String) throws(SystemError) -> TombstoneCompletion {
+    public func finishTombstone(_ name: FileName) throws(SystemError) -> TombstoneCompletion {
         try Self.requireSingleName(name, in: self)
         // Only ever a tombstone: a mistaken call with a task's name must not empty a live task.
         guard HarnessTempName.matches(name) else {
@@ -72,7 +72,7 @@ extension DirectoryHandle {
     // MARK: Steps
 
     /// Identity check and rename; the tombstone's open handle when it was renamed.
-    private func entombed(_ name: String, expected: FileIdentity) throws(SystemError) -> (Entombment, DirectoryHandle?) {
+    private func entombed(_ name: FileName, expected: FileIdentity) throws(SystemError) -> (Entombment, DirectoryHandle?) {
         try Self.requireSingleName(name, in: self)
         let task: DirectoryHandle
         do { task = try openDirectory(name) } catch {
@@ -89,7 +89,7 @@ extension DirectoryHandle {
         let tombstone = try? openDirectory(tombstoneName)
         guard let tombstone, try tombstone.identity() == expected else {
             // Put it back if the name is still free; either way, touch nothing inside it.
-            _ = taskreaper_rename_noreplace(fd, tombstoneName, fd, name)
+            _ = Self.renameNoReplace(fd, tombstoneName, name)
             return (.identityChanged, nil)
         }
         return (.entombed(tombstone: tombstoneName), tombstone)
@@ -97,10 +97,10 @@ extension DirectoryHandle {
 
     /// renameat2(RENAME_NOREPLACE) to a fresh tombstone name, drawing another on EEXIST
     /// (only ever a pre-placed name), as the harness tries up to 32. Nil when `name` vanished.
-    private func renameToTombstone(_ name: String) throws(SystemError) -> String? {
+    private func renameToTombstone(_ name: FileName) throws(SystemError) -> FileName? {
         for _ in 0..<32 {
             let tombstone = try HarnessTempName.make()
-            if taskreaper_rename_noreplace(fd, name, fd, tombstone) == 0 { return tombstone }
+            if Self.renameNoReplace(fd, name, tombstone) == 0 { return tombstone }
             switch errno {
             case EEXIST: continue
             case ENOENT: return nil
@@ -108,8 +108,8 @@ extension DirectoryHandle {
                 // A file system without RENAME_NOREPLACE: check, then a plain rename. 128
                 // random bits make the name taken between the two only an attacker's guess.
                 var st = stat()
-                guard fstatat(fd, tombstone, &st, AT_SYMLINK_NOFOLLOW) != 0, errno == ENOENT else { continue }
-                if renameat(fd, name, fd, tombstone) == 0 { return tombstone }
+                guard tombstone.withCName({ fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }) != 0, errno == ENOENT else { continue }
+                if name.withCName({ from in tombstone.withCName { renameat(fd, from, fd, $0) } }) == 0 { return tombstone }
                 if errno == ENOENT { return nil }
                 throw SystemError("rename", childPath(name) + " -> " + childPath(tombstone))
             default:
@@ -120,7 +120,7 @@ extension DirectoryHandle {
     }
 
     /// Steps 3–5 through the tombstone's fd; the number of files (non-directories) removed.
-    private func finish(_ tombstone: DirectoryHandle, named name: String) throws(SystemError) -> Int {
+    private func finish(_ tombstone: DirectoryHandle, named name: FileName) throws(SystemError) -> Int {
         var removal = TreeRemoval(device: try tombstone.status().device)
         // 3. io/'s contents, depth first (`.sandbox-tmp-*` directories included).
         if let io = try removal.openSubdirectory("io", in: tombstone, depth: 1) {
@@ -134,7 +134,7 @@ extension DirectoryHandle {
         // 5. rmdir io, control; whatever else the task root holds (a Windows wrapper, or an
         //    io/control that was refilled or is not a directory) through the same bounded
         //    removal; then the tombstone itself.
-        for directory in ["io", "control"] where unlinkat(tombstone.fd, directory, AT_REMOVEDIR) != 0 {
+        for directory: FileName in ["io", "control"] where directory.withCName({ unlinkat(tombstone.fd, $0, AT_REMOVEDIR) }) != 0 {
             switch errno {
             case ENOENT, ENOTEMPTY, EEXIST, ENOTDIR: continue  // gone, or left to the next step
             default: throw SystemError("rmdir", tombstone.childPath(directory))
@@ -147,7 +147,11 @@ extension DirectoryHandle {
 
     /// The harness's order in `control/`: every other name (sorted, so it is repeatable),
     /// then `metadata.json`.
-    static func metadataLast(_ names: [String]) -> [String] {
+    static func metadataLast(_ names: [FileName]) -> [FileName] {
         names.filter { $0 != "metadata.json" }.sorted() + names.filter { $0 == "metadata.json" }
+    }
+
+    private static func renameNoReplace(_ fd: Int32, _ name: FileName, _ target: FileName) -> Int32 {
+        name.withCName { from in target.withCName { taskreaper_rename_noreplace(fd, from, fd, $0) } }
     }
 }

@@ -25,7 +25,7 @@ struct TreeRemoval {
     /// Removes every entry of `directory` (which is at `depth` below the removal's root),
     /// in `order` (the listing's names, rearranged); the directory itself stays.
     mutating func removeContents(of directory: DirectoryHandle, depth: Int,
-                                 order: ([String]) -> [String] = { $0 }) throws(SystemError) {
+                                 order: ([FileName]) -> [FileName] = { $0 }) throws(SystemError) {
         for name in order(try directory.entries().map(\.name)) {
             try remove(name, in: directory, depth: depth)
         }
@@ -33,10 +33,10 @@ struct TreeRemoval {
 
     /// Removes one entry of `parent`: anything but a directory is unlinked (a link itself,
     /// never its target); a directory is emptied, then removed.
-    mutating func remove(_ name: String, in parent: DirectoryHandle, depth: Int) throws(SystemError) {
+    mutating func remove(_ name: FileName, in parent: DirectoryHandle, depth: Int) throws(SystemError) {
         // Unlink first: no stat needed for the common case (files), and unlinkat cannot
         // follow anything. Linux answers EISDIR for a directory (POSIX allows EPERM).
-        if unlinkat(parent.fd, name, 0) == 0 {
+        if name.withCName({ unlinkat(parent.fd, $0, 0) }) == 0 {
             filesRemoved += 1
             return
         }
@@ -49,7 +49,7 @@ struct TreeRemoval {
         guard let directory = try openSubdirectory(name, in: parent, depth: depth + 1) else {
             // Gone, or not a directory after all: swapped for a file or link meanwhile (one
             // more unlink takes it), or EPERM was real (an immutable file: that unlink fails too).
-            guard unlinkat(parent.fd, name, 0) == 0 else {
+            guard name.withCName({ unlinkat(parent.fd, $0, 0) }) == 0 else {
                 if errno == ENOENT { return }
                 throw SystemError("unlink", parent.childPath(name))
             }
@@ -62,8 +62,8 @@ struct TreeRemoval {
 
     /// rmdir; gone already is fine. Anything else (ENOTEMPTY: refilled while we worked) is
     /// an error: the caller's next pass retries.
-    mutating func removeEmptyDirectory(_ name: String, in parent: DirectoryHandle) throws(SystemError) {
-        guard unlinkat(parent.fd, name, AT_REMOVEDIR) == 0 else {
+    mutating func removeEmptyDirectory(_ name: FileName, in parent: DirectoryHandle) throws(SystemError) {
+        guard name.withCName({ unlinkat(parent.fd, $0, AT_REMOVEDIR) }) == 0 else {
             if errno == ENOENT { return }
             throw SystemError("rmdir", parent.childPath(name))
         }
@@ -72,7 +72,7 @@ struct TreeRemoval {
 
     /// `name` opened as a directory at `depth`, nil when it is absent or not a directory
     /// (a symbolic link to one included). Throws past the depth limit or on another file system.
-    func openSubdirectory(_ name: String, in parent: DirectoryHandle, depth: Int) throws(SystemError) -> DirectoryHandle? {
+    func openSubdirectory(_ name: FileName, in parent: DirectoryHandle, depth: Int) throws(SystemError) -> DirectoryHandle? {
         guard depth <= Self.depthLimit else {
             throw SystemError("remove (nested deeper than \(Self.depthLimit) directories)", parent.childPath(name), errno: ELOOP)
         }

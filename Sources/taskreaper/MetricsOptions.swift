@@ -36,7 +36,7 @@ final class MetricsFile: Sendable {
         do {
             let handle = try DirectoryHandle.open(root: directory)
             // The temp (.<name>.tmp.<pid>.metrics) never ends in .prom: the collector skips it.
-            _ = try handle.writeAtomically(name, bytes: Array(text.utf8), tag: "metrics")
+            _ = try handle.writeAtomically(FileName(name), bytes: Array(text.utf8), tag: "metrics")
             lastError.withLock { $0 = nil }
             return true
         } catch {

@@ -118,4 +118,26 @@ final class MetricsTests: XCTestCase {
         watcher.signal(SIGTERM)
         XCTAssertEqual(watcher.waitForExitStatus(timeout: 10), 0)
     }
+
+    /// A task the harness removes itself is no longer counted once its session is looked at
+    /// again (the count was each task's last observed status, kept until a rescan).
+    func testATaskRemovedByTheHarnessStopsCounting() throws {
+        try delivered("bgb-00000001", ageMs: 60_000)  // young: stays, completed
+        try delivered("bgb-00000002", ageMs: 60_000)
+        let path = scratch.path + "/watch.prom"
+        let watcher = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr",
+                                                    "--metrics-file", path, "--rescan-interval", "infinity"],
+                                         environment: TaskReaperBinary.isolated(["PATH=/usr/bin:/bin"]), output: scratch.path + "/watch.log")
+        defer { watcher.stop() }
+        func completed() -> Double? {
+            guard let text = BundleFixture.read(path) else { return nil }
+            return (try? PrometheusText.parse(text))?.value("taskreaper_tasks", ["status": "completed"])
+        }
+        poll("the first pass counts both") { completed() == 2 }
+        let dir = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode", session: "0123456789abcdef")
+        XCTAssertEqual(unlink(dir + "/bgb-00000002.json"), 0)
+        poll("the session's next look counts one", timeout: 20) { completed() == 1 }
+        watcher.signal(SIGTERM)
+        XCTAssertEqual(watcher.waitForExitStatus(timeout: 10), 0)
+    }
 }

@@ -240,6 +240,31 @@ final class WatchCommandTests: XCTestCase {
         poll("the delivered task directory removed") { !BundleFixture.exists(taskDir) }
     }
 
+    /// Issue 11.5: a session whose name is not UTF-8 appears in the tree (inotify names it in
+    /// bytes), is watched, and a marker renamed into it later is seen by that watch alone
+    /// (no rescan; the process stays alive, so no pidfd exit either).
+    func testAMarkerInASessionNamedInBytesIsFinalized() throws {
+        let tree = root.path + "/opencode/bash-tasks"
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try startWatch(["--finalize-grace", "0", "--rescan-interval", "infinity"])
+        let process = try HarnessProcess(arguments: ["/bin/sleep", "60"])
+        tasks.append(process)
+        let staging = root.path + "/.staging"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        try BundleFixture.write(staging, "bgb-00000001.json", BundleFixture.schema4(
+            taskID: "bgb-00000001", status: "running", startedAt: process.startedAt, childPID: process.pid, pgid: process.pid))
+        let session = RawPath.path(tree, [0xff, 0xfe])
+        XCTAssertTrue(RawPath.rename(Array(staging.utf8), session))
+        try waitUntil("the watcher watches the session") { self.watchCount() >= 5 }  // root, parent, harness, tree, session
+        try BundleFixture.write(root.path, ".marker", "4")
+        XCTAssertTrue(RawPath.rename(Array((root.path + "/.marker").utf8), RawPath.path(tree, [0xff, 0xfe], Array("bgb-00000001.exit".utf8))))
+        let record = RawPath.path(tree, [0xff, 0xfe], Array("bgb-00000001.json".utf8))
+        poll("finalized from the marker") { RawPath.json(record)?["status"] as? String == "failed" }
+        XCTAssertEqual(RawPath.json(record)?["exit_code"] as? Int, 4)
+        XCTAssertTrue(log.contains("xff"), "named escaped in the log")
+        XCTAssertFalse(log.contains("\u{FFFD}"), "never decoded lossily")
+    }
+
     private func watchCount() -> Int {
         WatchDaemon.status(socket: scratch.path + "/ctl.sock")?["inotify_watches"] as? Int ?? 0
     }

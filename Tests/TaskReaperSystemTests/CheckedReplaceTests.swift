@@ -43,7 +43,7 @@ final class CheckedReplaceTests: XCTestCase {
     }
 
     func readFile(_ name: String = "t.json") throws -> DirectoryHandle.ReadFile {
-        guard case .contents(let bytes, let status) = try handle.read(name, limit: 1 << 20) else {
+        guard case .contents(let bytes, let status) = try handle.read(FileName(name), limit: 1 << 20) else {
             throw POSIXError(.ENOENT)
         }
         return .init(status: status, bytes: bytes)
@@ -186,7 +186,7 @@ final class CheckedReplaceTests: XCTestCase {
         let last = counter.withLock { $0 }
         XCTAssertEqual(content(temps[0]), "W\(last)", "the newest version is kept at the temp")
         // The stray-temp rule, on a later pass, puts it back.
-        XCTAssertEqual(try handle.settleStrayTemp(temps[0]), .putBack(target: "t.json"))
+        XCTAssertEqual(try handle.settleStrayTemp(FileName(temps[0])), .putBack(target: "t.json"))
         XCTAssertEqual(content(), "W\(last)")
         XCTAssertEqual(try leftovers(), [])
     }

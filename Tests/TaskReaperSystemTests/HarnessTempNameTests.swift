@@ -3,12 +3,13 @@ import XCTest
 
 final class HarnessTempNameTests: XCTestCase {
     func testTheHarnessFormat() throws {
-        let name = try HarnessTempName.make()
+        let made = try HarnessTempName.make()
+        let name = made.escaped
         XCTAssertTrue(name.hasPrefix(".aft-tmp-"))
         let hex = name.dropFirst(".aft-tmp-".count)
         XCTAssertEqual(hex.count, 32)
         XCTAssertTrue(hex.allSatisfy { "0123456789abcdef".contains($0) }, name)
-        XCTAssertTrue(HarnessTempName.matches(name))
+        XCTAssertTrue(HarnessTempName.matches(made))
     }
 
     func testTwoNamesDiffer() throws {

@@ -26,15 +26,15 @@ final class StrayTempSettlementTests: XCTestCase {
         var digests: [String: FileDigest] = [:]
         for name in names {
             _ = try BundleFixture.write(directory.path, name, name)
-            digests[name] = FileDigest(try XCTUnwrap(try handle.status(name)))
+            digests[name] = FileDigest(try XCTUnwrap(try handle.status(FileName(name))))
         }
         return digests
     }
 
     /// Puts version `temp` at the step's temp name and `target` (if any) at t.json.
-    func arrange(_ kind: ExchangeIntent.Kind, put: FileDigest, expect: FileDigest, temp: String, target: String?) throws -> String {
+    func arrange(_ kind: ExchangeIntent.Kind, put: FileDigest, expect: FileDigest, temp: String, target: String?) throws -> FileName {
         let name = TempNames.seed(for: "t.json", tag: "t").intent(ExchangeIntent(kind, put: put, expect: expect))
-        XCTAssertEqual(rename(directory.path + "/" + temp, directory.path + "/" + name), 0)
+        XCTAssertEqual(rename(directory.path + "/" + temp, directory.path + "/" + name.escaped), 0)
         if let target { XCTAssertEqual(rename(directory.path + "/" + target, directory.path + "/t.json"), 0) }
         return name
     }
@@ -131,7 +131,7 @@ final class StrayTempSettlementTests: XCTestCase {
             XCTAssertEqual(TempNames.seedIntent(name)?.target, "bgb-1.json")
             XCTAssertEqual(TempNames.seedIntent(name)?.intent, intent)
             XCTAssertEqual(TempNames.harnessIntent(TempNames.harness(random: { "" }).intent(intent)), intent)
-            XCTAssertEqual(EntryName.classify(name), .protocolTemp(writerPID: getpid()), "the stray-temp rule sees it")
+            XCTAssertEqual(EntryName.classify(name.escaped), .protocolTemp(writerPID: getpid()), "the stray-temp rule sees it")
         }
         XCTAssertNil(TempNames.seedIntent(".bgb-1.json.tmp.12.bgb-1"), "a fresh temp is no step")
         XCTAssertNil(TempNames.seedIntent(".bgb-1.json.tmp.12.x0123"))

@@ -69,9 +69,9 @@ final class TaskDirectoryRemovalTests: XCTestCase {
 
     func testAFullTaskDirectoryIsRemovedAndNothingOutsideIt() throws {
         makeTask()
-        let result = try session.removeTaskDirectory(taskID, expected: try identity(taskPath()))
+        let result = try session.removeTaskDirectory(FileName(taskID), expected: try identity(taskPath()))
         guard case .removed(let tombstone, let files) = result else { return XCTFail("\(result)") }
-        XCTAssertTrue(HarnessTempName.matches(tombstone), tombstone)
+        XCTAssertTrue(HarnessTempName.matches(tombstone), tombstone.escaped)
         XCTAssertEqual(files, taskFiles)
         XCTAssertEqual(try sessionNames(), [])
         assertOutsideIntact()
@@ -91,7 +91,7 @@ final class TaskDirectoryRemovalTests: XCTestCase {
         }
         XCTAssertEqual(chown(taskPath(), 65534, 65534), 0)
         XCTAssertEqual(chmod(taskPath(), 0o700), 0)
-        guard case .removed(_, let files) = try session.removeTaskDirectory(taskID, expected: try identity(taskPath())) else {
+        guard case .removed(_, let files) = try session.removeTaskDirectory(FileName(taskID), expected: try identity(taskPath())) else {
             return XCTFail("not removed")
         }
         XCTAssertEqual(files, taskFiles)
@@ -103,7 +103,7 @@ final class TaskDirectoryRemovalTests: XCTestCase {
         mkdirs(taskPath("control"))
         write(taskPath("control/metadata.json"), "{}")
         XCTAssertEqual(symlink(root.path + "/outside/dir", taskPath("io")), 0)
-        guard case .removed(_, let files) = try session.removeTaskDirectory(taskID, expected: try identity(taskPath())) else {
+        guard case .removed(_, let files) = try session.removeTaskDirectory(FileName(taskID), expected: try identity(taskPath())) else {
             return XCTFail("not removed")
         }
         XCTAssertEqual(files, 2, "metadata.json and the link itself")
@@ -120,7 +120,7 @@ final class TaskDirectoryRemovalTests: XCTestCase {
         XCTAssertEqual(rename(taskPath(), sessionPath + "/moved"), 0)
         mkdirs(taskPath("io"))
         write(taskPath("io/stdout"), "new")
-        XCTAssertEqual(try session.removeTaskDirectory(taskID, expected: observed), .identityChanged)
+        XCTAssertEqual(try session.removeTaskDirectory(FileName(taskID), expected: observed), .identityChanged)
         XCTAssertEqual(BundleFixture.read(taskPath("io/stdout")), "new")
         XCTAssertEqual(try sessionNames(), ["bash-0123456789abcdef", "moved"], "no tombstone, nothing renamed")
     }
@@ -130,21 +130,21 @@ final class TaskDirectoryRemovalTests: XCTestCase {
         let observed = try identity(taskPath())
         XCTAssertEqual(rename(taskPath(), sessionPath + "/real"), 0)
         XCTAssertEqual(symlink(sessionPath + "/real", taskPath()), 0)
-        XCTAssertEqual(try session.removeTaskDirectory(taskID, expected: observed), .identityChanged)
+        XCTAssertEqual(try session.removeTaskDirectory(FileName(taskID), expected: observed), .identityChanged)
         XCTAssertEqual(BundleFixture.read(sessionPath + "/real/control/metadata.json"), "metadata.json")
         XCTAssertEqual(try sessionNames(), ["bash-0123456789abcdef", "real"])
     }
 
     func testAMissingTaskIsAbsent() throws {
-        XCTAssertEqual(try session.removeTaskDirectory(taskID, expected: FileIdentity(device: 1, inode: 1)), .absent)
-        XCTAssertEqual(try session.entomb(taskID, expected: FileIdentity(device: 1, inode: 1)), .absent)
+        XCTAssertEqual(try session.removeTaskDirectory(FileName(taskID), expected: FileIdentity(device: 1, inode: 1)), .absent)
+        XCTAssertEqual(try session.entomb(FileName(taskID), expected: FileIdentity(device: 1, inode: 1)), .absent)
     }
 
     func testNamesThatAreNotOneEntryAreErrors() throws {
         makeTask()
         let sessionIdentity = try identity(sessionPath)
         for name in [".", "..", "", "\(taskID)/io"] {
-            XCTAssertThrowsError(try session.removeTaskDirectory(name, expected: sessionIdentity)) { error in
+            XCTAssertThrowsError(try session.removeTaskDirectory(FileName(name), expected: sessionIdentity)) { error in
                 XCTAssertEqual((error as? SystemError)?.errno, EINVAL, name)
             }
         }
@@ -156,10 +156,10 @@ final class TaskDirectoryRemovalTests: XCTestCase {
     func testATombstoneLeftRightAfterTheRenameIsFinished() throws {
         makeTask()
         // The crash: the rename happened, nothing else.
-        guard case .entombed(let tombstone) = try session.entomb(taskID, expected: try identity(taskPath())) else {
+        guard case .entombed(let tombstone) = try session.entomb(FileName(taskID), expected: try identity(taskPath())) else {
             return XCTFail("not entombed")
         }
-        XCTAssertEqual(try sessionNames(), [tombstone], "the task is gone from readers at once")
+        XCTAssertEqual(try sessionNames(), [tombstone.escaped], "the task is gone from readers at once")
         XCTAssertEqual(BundleFixture.read(sessionPath + "/\(tombstone)/control/metadata.json"), "metadata.json")
         XCTAssertEqual(try session.finishTombstone(tombstone), .finished(filesRemoved: taskFiles))
         XCTAssertEqual(try sessionNames(), [])
@@ -169,11 +169,11 @@ final class TaskDirectoryRemovalTests: XCTestCase {
 
     func testAHalfEmptiedTombstoneIsFinished() throws {
         makeTask()
-        guard case .entombed(let tombstone) = try session.entomb(taskID, expected: try identity(taskPath())) else {
+        guard case .entombed(let tombstone) = try session.entomb(FileName(taskID), expected: try identity(taskPath())) else {
             return XCTFail("not entombed")
         }
         // The crash came in step 4: io/ is gone, control/ holds only the record.
-        let tomb = sessionPath + "/" + tombstone
+        let tomb = sessionPath + "/" + tombstone.escaped
         try FileManager.default.removeItem(atPath: tomb + "/io")
         for name in ["command.sh", "wrapper.sh", "environment.bin", "manifest.blake3"] {
             try FileManager.default.removeItem(atPath: tomb + "/control/" + name)
@@ -184,21 +184,21 @@ final class TaskDirectoryRemovalTests: XCTestCase {
 
     func testAnEmptyTombstoneIsRemoved() throws {
         let tombstone = try HarnessTempName.make()
-        mkdirs(sessionPath + "/" + tombstone)
+        mkdirs(sessionPath + "/" + tombstone.escaped)
         XCTAssertEqual(try session.finishTombstone(tombstone), .finished(filesRemoved: 0))
         XCTAssertEqual(try sessionNames(), [])
     }
 
     func testOnlyTombstonesAreFinished() throws {
         makeTask()
-        XCTAssertThrowsError(try session.finishTombstone(taskID)) { error in
+        XCTAssertThrowsError(try session.finishTombstone(FileName(taskID))) { error in
             XCTAssertEqual((error as? SystemError)?.errno, EINVAL)
         }
         XCTAssertEqual(BundleFixture.read(taskPath("control/metadata.json")), "metadata.json")
         let temp = try HarnessTempName.make()
-        write(sessionPath + "/" + temp, "a harness temp file")
+        write(sessionPath + "/" + temp.escaped, "a harness temp file")
         XCTAssertEqual(try session.finishTombstone(temp), .notADirectory)
-        XCTAssertEqual(BundleFixture.read(sessionPath + "/" + temp), "a harness temp file")
+        XCTAssertEqual(BundleFixture.read(sessionPath + "/" + temp.escaped), "a harness temp file")
     }
 
     // MARK: Bounds and order
@@ -212,12 +212,12 @@ final class TaskDirectoryRemovalTests: XCTestCase {
         mkdirs(deep)
         write(deep + "/file", "deep")
         let observed = try identity(taskPath())
-        XCTAssertThrowsError(try session.removeTaskDirectory(taskID, expected: observed)) { error in
+        XCTAssertThrowsError(try session.removeTaskDirectory(FileName(taskID), expected: observed)) { error in
             XCTAssertEqual((error as? SystemError)?.errno, ELOOP, "\(error)")
         }
         let names = try sessionNames()
         XCTAssertEqual(names.count, 1)
-        XCTAssertTrue(HarnessTempName.matches(names[0]), "the tombstone stays for a later pass")
+        XCTAssertTrue(HarnessTempName.matches(FileName(names[0])), "the tombstone stays for a later pass")
         XCTAssertEqual(BundleFixture.read(sessionPath + "/\(names[0])/control/metadata.json"), "metadata.json")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: sessionPath + "/\(names[0])/io"), [],
                        "io/ was emptied first (its rmdir comes after control/)")
@@ -231,7 +231,7 @@ final class TaskDirectoryRemovalTests: XCTestCase {
         for level in 2...TreeRemoval.depthLimit { deep += "/\(level)" }
         mkdirs(deep)
         write(deep + "/file", "deep")
-        guard case .removed(_, let files) = try session.removeTaskDirectory(taskID, expected: try identity(taskPath())) else {
+        guard case .removed(_, let files) = try session.removeTaskDirectory(FileName(taskID), expected: try identity(taskPath())) else {
             return XCTFail("not removed")
         }
         XCTAssertEqual(files, taskFiles + 1)
@@ -246,7 +246,7 @@ final class TaskDirectoryRemovalTests: XCTestCase {
         var mounted = mountPoint  // where it is now: the rename moves it with the task
         defer { umount2(mounted, Int32(MNT_DETACH)) }
         write(mountPoint + "/theirs", "keep")
-        XCTAssertThrowsError(try session.removeTaskDirectory(taskID, expected: try identity(taskPath()))) { error in
+        XCTAssertThrowsError(try session.removeTaskDirectory(FileName(taskID), expected: try identity(taskPath()))) { error in
             XCTAssertEqual((error as? SystemError)?.errno, EXDEV, "\(error)")
         }
         let tombstone = try XCTUnwrap(try sessionNames().first)

@@ -26,8 +26,9 @@ final class HostileCorpusTests: XCTestCase {
     struct Case: Decodable {
         struct File: Decodable {
             var name: String?
-            /// A name that is not UTF-8, as hex bytes (instead of `name`).
-            var name_hex: String?
+            /// A name that is not UTF-8 (instead of `name`), in the escaped form taskreaper
+            /// reports (`\\xNN` for a byte, `FileName`), so the expected reports read the same.
+            var name_escaped: String?
             var text: String?
             var hex: String?
             var kind: String?
@@ -116,14 +117,12 @@ final class HostileCorpusTests: XCTestCase {
         var written: [String: Data] = [:]
         for file in testCase.files {
             let path: String
-            if let hex = file.name_hex {
+            if let escaped = file.name_escaped.map(expand) {
                 // Not UTF-8: created through the byte-level API.
-                let bytes = [UInt8](Data(hexString: hex))
-                let fd = (dir.utf8 + [UInt8(ascii: "/")] + bytes + [0]).withContiguousStorageIfAvailable {
-                    $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT | O_EXCL, 0o644) }
-                } ?? -1
-                XCTAssertGreaterThanOrEqual(fd, 0, "\(name): create \(hex)")
-                if fd >= 0 { close(fd) }
+                let content = expand(file.text ?? "")
+                XCTAssertTrue(RawPath.write(RawPath.path(dir, FileName(escaped: escaped).bytes), content,
+                                            ageMs: file.age_s.map { UInt64($0 * 1000) }), "\(name): create \(escaped)")
+                written[escaped] = Data(content.utf8)
                 continue
             }
             let fileName = expand(file.name ?? "")
@@ -156,10 +155,12 @@ final class HostileCorpusTests: XCTestCase {
         for (key, after) in testCase.expect.after ?? [:] {
             let file = expand(key)
             let path = dir + "/" + file
+            // Keys are in the escaped form too: a name that is not UTF-8 is reached by its bytes.
+            let bytes = RawPath.path(dir, FileName(escaped: file).bytes)
             switch after {
-            case .state("absent"): XCTAssertFalse(BundleFixture.exists(path), "\(name): \(file) should be gone")
+            case .state("absent"): XCTAssertFalse(RawPath.exists(bytes), "\(name): \(file) should be gone")
             case .state("unchanged"):
-                XCTAssertEqual(FileManager.default.contents(atPath: path), written[file], "\(name): \(file) should be byte for byte as written")
+                XCTAssertEqual(RawPath.contents(bytes), written[file], "\(name): \(file) should be byte for byte as written")
             case .state(let other): XCTFail("\(name): unknown state \(other)")
             case .fields(let fields):
                 let object = (try? JSONSerialization.jsonObject(with: FileManager.default.contents(atPath: path) ?? Data())) as? [String: Any]

@@ -315,34 +315,6 @@ final class SweeperTreeTests: XCTestCase {
         XCTAssertEqual(BundleFixture.read(dir + "/bgb-00000005.json"), json)
     }
 
-    /// Issue 11.5: names are bytes. Two session directories whose names are not UTF-8 and
-    /// decode to the same lossy string used to alias one directory, reconciled twice at
-    /// once. Each is now reported (escaped) and left alone, as is such a file.
-    func testNamesThatAreNotUTF8AreReportedAndNeverTouched() throws {
-        let tree = root.path + "/opencode/bash-tasks"
-        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
-        let valid = try BundleFixture.sessionDirectory(root: root.path, harness: "opencode")
-        for bytes: [UInt8] in [[0xff, 0xfe], [0xff, 0xfd]] {
-            let path = Array(tree.utf8) + [UInt8(ascii: "/")] + bytes
-            XCTAssertEqual((path + [0]).withUnsafeBufferPointer { mkdir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 0o755) }, 0)
-            let json = path + Array("/bgb-000000b1.json".utf8)
-            let fd = (json + [0]).withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT, 0o644) }
-            XCTAssertGreaterThanOrEqual(fd, 0)
-            close(fd)
-        }
-        let temp = Array(valid.utf8) + Array("/.bgb-000000b2.json.tmp.1.bgb-".utf8) + [0xc3, 0x28]
-        let fd = (temp + [0]).withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_WRONLY | O_CREAT, 0o644) }
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        close(fd)
-        let before = BundleFixture.snapshot(root.path)
-        let run = try sweep(root.path)
-        XCTAssertEqual(run.result.exitCode, 0)
-        XCTAssertEqual(run.count(.error), 0)
-        XCTAssertEqual(Set(run.log.actions(.skipBadName).compactMap { $0["TASKREAPER_NAME"]?.description }),
-                       ["\\xff\\xfe", "\\xff\\xfd", ".bgb-000000b2.json.tmp.1.bgb-\\xc3("])
-        XCTAssertEqual(BundleFixture.snapshot(root.path), before)
-    }
-
     /// Issue 11.7: a FIFO, socket or directory named `<id>.json` is reported, and its
     /// bundle's members are kept (they used to be deleted as orphans an hour later).
     func testAJSONThatIsNotAFileIsReportedAndItsMembersKept() throws {

@@ -7,7 +7,8 @@ usage: make-tree.py ROOT --bundles N [--sessions S] --kind delivered|live [--liv
 Sessions (default S = N/20, at least 1) are named like the harness names them: the first 16
 hex characters of SHA-256(session id). They alternate between ROOT/opencode/bash-tasks and
 ROOT/pi/bash-tasks; one session in 50 goes to the legacy ROOT/bash-tasks. Bundles are dealt
-to sessions in order (N/S each, the last one may get fewer). Each bundle is
+to sessions in order, evenly: N/S each when S divides N, else some get one more (250 000
+bundles in 100 000 sessions: 2 or 3 each, 1 000 000 files). Each bundle is
 
     <id>.json    schema 4, exactly as serde_json::to_vec_pretty writes PersistedTask
                  (struct key order, 2-space indent, no trailing newline)
@@ -102,7 +103,6 @@ def main():
     if a.bundles < 0:
         ap.error("--bundles must be >= 0")
     sessions = max(1, min(a.sessions or a.bundles // 20, max(a.bundles, 1)))
-    per = -(-a.bundles // sessions) if a.bundles else 0
     delivered = a.kind == "delivered"
 
     t0 = time.monotonic()
@@ -116,8 +116,8 @@ def main():
     made_dirs = []
     dfd, path = -1, None
     for i in range(a.bundles):
-        s = i // per
-        if i % per == 0:
+        s = i * sessions // a.bundles
+        if s != (i - 1) * sessions // a.bundles or i == 0:
             if dfd >= 0:
                 os.close(dfd)
             session_id = f"ses_bench_{s:06d}"

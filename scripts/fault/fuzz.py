@@ -7,7 +7,9 @@ usage: fuzz.py [--iterations N] [--bundles K] [--seed S] [--binary B] [--keep DI
 Each iteration writes a session of K bundles made from valid records by random mutations
 (bytes flipped, inserted, cut; keys duplicated; numbers swapped for extremes; values for other
 types; deep nesting; odd strings), random markers (codes, words, whitespace, bytes) and random
-names (dots, spaces, newlines, non-ASCII, long), plus links pointing out of the tree. Then:
+names (dots, spaces, newlines, non-ASCII, bytes that are not UTF-8, long), in a session and a
+harness directory whose names may be bytes that are not UTF-8 too (issue 11.5), plus stray temps
+of a gone writer and links pointing out of the tree. Then:
 
   - `sweep --dry-run --json` exits 0 or 1 and leaves every byte as it was;
   - `sweep --json` exits 0 or 1 (1 only with an `error` line), every line parses, every path
@@ -29,7 +31,10 @@ EXTREMES = ["0", "-1", "1", "4294967295", "4294967296", "2147483648", "-21474836
 STRINGS = ['"\\u0000"', '"\\ud800"', '"é"', '"\\n\\t"', '"../../etc/passwd"', '"' + "x" * 5000 + '"', '"\\"', '"\u202e"']
 MARKERS = [b"0", b"1", b"-1", b"killed", b"KILLED", b" 0 ", b"\n\n0\n", b"", b" ", b"2147483648", b"+0", b"0x1", b"1e2",
            b"killed\n0", b"\xff", b"\x00", "\u30000\u3000".encode(), b" " * 5000 + b"0"]
-NAME_CHARS = "abcdef0123456789-_. \n\u00e9\u202e"
+# "\udcff", "\udcc3": the bytes 0xff and 0xc3 (Python's surrogateescape): names that are not UTF-8.
+NAME_CHARS = "abcdef0123456789-_. \n\u00e9\u202e\udcff\udcc3\\"
+SESSIONS = ["0123456789abcdef", "\udcff\udcfe", "\udcff\udcfd", "s\udcc3("]
+HARNESSES = ["opencode", "o\udcff"]
 
 
 def mutate_record(rng, text):
@@ -73,7 +78,9 @@ def build(session, rng, bundles, outside, gone):
         task_id = f"bgb-{i:08x}" if rng.random() < 0.7 else random_name(rng)
         status = rng.choice(["running", "running", "killing", "starting", "completed", "failed"])
         started = faultlib.now_ms() - rng.choice([0, 60_000, 3 * faultlib.HOUR_MS, 40 * 24 * faultlib.HOUR_MS])
-        text = faultlib.task_json(task_id if "\n" not in task_id else "x", status, started,
+        # The record's own task_id is text (the harness's String); the file name may be bytes.
+        text_id = task_id if "\n" not in task_id and task_id.isprintable() and all(ord(c) < 0xd800 for c in task_id) else "x"
+        text = faultlib.task_json(text_id, status, started,
                                   child_pid=gone if status not in faultlib.TERMINAL else None, pgid=gone,
                                   delivered=rng.random() < 0.5, exit_code=0 if status in faultlib.TERMINAL else None)
         data = mutate_record(rng, text)
@@ -88,6 +95,13 @@ def build(session, rng, bundles, outside, gone):
                 os.symlink(os.path.join(outside, "target"), os.path.join(session, task_id + rng.choice([".stderr", ".exit", ".json"])))
         except OSError:
             pass  # a name the file system refuses (too long): not written
+    for _ in range(rng.randrange(3)):
+        # A stray temp of a gone writer: `<name>` is free, so it may be bytes.
+        temp = f".{random_name(rng)}.json.tmp.{gone}.bgb-1".replace("\n", "_")
+        try:
+            faultlib.write(os.path.join(session, temp), b"{", age_s=rng.choice([None, 120]))
+        except OSError:
+            pass
     if rng.random() < 0.3:
         os.symlink(outside, os.path.join(session, "bgb-link"))
 
@@ -123,7 +137,7 @@ def main():
         for it in range(a.iterations):
             root = os.path.join(base, "root")
             shutil.rmtree(root, ignore_errors=True)
-            session = faultlib.session_dir(root, "0123456789abcdef")
+            session = faultlib.session_dir(root, rng.choice(SESSIONS), harness=rng.choice(HARNESSES))
             build(session, rng, a.bundles, outside, gone)
             bundles += a.bundles
             inputs, outside_before = files(root), files(outside)
@@ -173,7 +187,7 @@ def main():
                     shutil.copytree(root, os.path.join(a.keep, f"iteration-{it}"), symlinks=True, dirs_exist_ok=True)
                     # The inputs as written, for the corpus.
                     with open(os.path.join(a.keep, f"iteration-{it}.inputs.json"), "w") as fh:
-                        json.dump({k: v.hex() if isinstance(v, bytes) else v for k, v in inputs.items()}, fh)
+                        json.dump({os.fsencode(k).hex(): v.hex() if isinstance(v, bytes) else v for k, v in inputs.items()}, fh)
     for f in failures[:30]:
         print("FAIL:", f)
     summary = f"{a.iterations} iterations, {bundles} bundles, seed {seed}: {len(failures)} failures"

@@ -1,7 +1,7 @@
 #ifndef TASKREAPER_CLINUX_H
 #define TASKREAPER_CLINUX_H
 // Linux interfaces the Swift Glibc module does not export: epoll, signalfd, pidfd
-// (glibc 2.36+), the inotify event layout, accept4, SO_PEERCRED and statx (and, in CLinuxFiles.h,
+// (glibc 2.36+), the inotify event layout, malloc_trim, accept4, SO_PEERCRED and statx (and, in CLinuxFiles.h,
 // renameat2 RENAME_NOREPLACE and getrandom). No _GNU_SOURCE here:
 // it would make this module's libc types differ from Swift's Glibc module; what needs it
 // lives in CLinux.c and CLinuxFiles.c.
@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/pidfd.h>
 #include <sys/inotify.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include "CLinuxFiles.h"

@@ -38,7 +38,7 @@ public struct TaskLister: Sendable {
     }
 
     /// One session's tasks, in the session's own order (`SessionEntries.tasks`).
-    static func list(tree: Tree, session name: String, context: ReconcileContext) -> [TaskListing] {
+    static func list(tree: Tree, session name: FileName, context: ReconcileContext) -> [TaskListing] {
         // A link where a session should be is the sweep's to report, not the listing's.
         guard let (session, entries) = tree.openSession(name, context: context, reportLinks: false) else { return [] }
         var rows: [TaskListing] = []

@@ -28,8 +28,6 @@ public enum ActionKind: String, CaseIterable, Sendable {
     case skipUnsupportedSchema = "skip_unsupported_schema"
     /// A symbolic link where a directory or file of the tree was expected: not followed.
     case skipSymlink = "skip_symlink"
-    /// A name that is not valid UTF-8 (reported escaped, `\xHH`): never opened, never touched.
-    case skipBadName = "skip_bad_name"
     /// Another sweep or watch holds this root's lock: the root was skipped.
     case skipLockedRoot = "skip_locked_root"
     /// The root's reader floor asks for a newer bash-task schema than we implement (or cannot
@@ -71,7 +69,6 @@ public enum ActionKind: String, CaseIterable, Sendable {
         case .skipUnsupportedSchema: return "c76cdcefc7c04c2291f53161537485a0"
         case .skipSymlink: return "6b1a3a9fc6bd4d04aa2b16a4df4c579b"
         case .skipLockedRoot: return "10ee9eb874cf48fa8926b266f0d47564"
-        case .skipBadName: return "68a0c3a1a7174430b973d24f074d1640"
         case .skipReaderFloor: return "1591743af4f84719926d477519dca685"
         case .skipProtected: return "823f341f04d4441e94960f7d32729865"
         case .rescan: return "5464f6502c49431683a39e292acea3ce"
@@ -91,7 +88,7 @@ public enum ActionKind: String, CaseIterable, Sendable {
         case .finalize, .terminateGroup, .quarantine, .syncRow: return .notice
         case .writeKillMarker, .removeBundle, .removeStrayTemp, .removeOrphanFile, .removeSessionDir, .removeQuarantined, .summary, .rescan,
              .skipProtected: return .info
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipBadName, .skipLockedRoot, .skipReaderFloor, .watchLimit, .descriptorLimit, .dbBusy: return .warning
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .skipReaderFloor, .watchLimit, .descriptorLimit, .dbBusy: return .warning
         case .error: return .error
         }
     }

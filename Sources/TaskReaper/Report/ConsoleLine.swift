@@ -30,7 +30,6 @@ public enum ConsoleLine {
         case .reportCorrupt: return "corrupt"
         case .skipUnsupportedSchema: return "unsupported"
         case .skipSymlink: return "skipped link"
-        case .skipBadName: return "skipped name"
         case .skipLockedRoot: return "locked"
         case .skipReaderFloor: return "left alone"
         case .skipProtected: return "protected"
@@ -53,12 +52,12 @@ public enum ConsoleLine {
             parts.append(basename(report.path) == session ? "" : basename(report.path))
         case .removeSessionDir:
             break
-        case .skipProtected where basename(String(report.path.dropLast(basename(report.path).count + 1))) == Tree.quarantineName:
+        case .skipProtected where basename(String(report.path.dropLast(basename(report.path).count + 1))) == Tree.quarantineName.escaped:
             // A session's quarantine: opencode/bash-tasks-quarantine/3f2a…
-            parts = [location.harness, Tree.quarantineName, parts[1]].compactMap { $0 }
+            parts = [location.harness, Tree.quarantineName.escaped, parts[1]].compactMap { $0 }
         case .removeQuarantined:
             // opencode/bash-tasks-quarantine/3f2a…/bgb-1.json.quarantined-1764000000000
-            parts = [location.harness, Tree.quarantineName, parts[1], basename(report.path)].compactMap { $0 }
+            parts = [location.harness, Tree.quarantineName.escaped, parts[1], basename(report.path)].compactMap { $0 }
         default:
             if let taskID = location.taskID { parts.append(taskID) }
         }
@@ -97,7 +96,7 @@ public enum ConsoleLine {
         case .terminateGroup:
             if let pgid = field("pgid") { parts.append("process group \(pgid)") }
             if let result = field("signal_result") { parts.append(result) }
-        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipBadName, .skipLockedRoot, .skipReaderFloor, .rescan,
+        case .reportCorrupt, .skipUnsupportedSchema, .skipSymlink, .skipLockedRoot, .skipReaderFloor, .rescan,
              .watchLimit, .descriptorLimit, .syncRow, .dbBusy, .error, .summary:
             parts.append(report.message)
         }

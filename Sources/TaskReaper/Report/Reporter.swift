@@ -15,7 +15,7 @@ public final class Reporter: Sendable {
     /// `watch`: a recurring problem is reported once until it changes (README "Console output").
     public let reportsProblemsOnce: Bool
     private let lastProblems = Mutex<[String: String]>([:])
-    /// Every task's last observed status (`taskreaper_tasks{status}`).
+    /// Tasks by status, as each session's last look left them (`taskreaper_tasks{status}`).
     let census = TaskCensus()
     private let passes = Mutex(PassRecord())
 
@@ -209,6 +209,12 @@ public final class Reporter: Sendable {
 
     /// A task as observed (`BundleObservation.censusStatus`; nil: gone).
     func observed(_ location: Location, status: String?) { census.set(location, status: status) }
+
+    /// A look at a session starts (`location`: the session): its tasks are counted anew.
+    func lookStarted(_ location: Location) { census.begin(location) }
+
+    /// The look ends: what it saw is what the session counts until the next look.
+    func lookEnded(_ location: Location) { census.end(location) }
 
     /// Tasks by status, as last observed.
     public var tasksByStatus: [String: Int] { census.counts }

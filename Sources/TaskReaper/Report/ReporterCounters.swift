@@ -43,7 +43,6 @@ extension Reporter {
         add(.reportCorrupt, "corrupt")
         add(.skipUnsupportedSchema, "unsupported schema")
         add(.skipSymlink, "symlinks skipped")
-        add(.skipBadName, "non-UTF-8 names skipped")
         add(.skipLockedRoot, "roots locked")
         add(.skipReaderFloor, "roots left to a newer harness")
         add(.skipProtected, "protected left alone")

@@ -1,63 +1,158 @@
 import Synchronization
 import TaskReaperCore
 
-/// How many tasks are in each status, for the `taskreaper_tasks{status}` metric: every task's
-/// last observed status, by its place (root, harness, session, id). Kept from what the passes
-/// see (an observation sets it, a removal or quarantine drops it, a finalization moves it, a
-/// removed session drops its tasks, a rescan starts over), never by a pass of its own. Sixteen
-/// shards: a sweep's threads rarely wait on one another.
+/// How many tasks are in each status, for the `taskreaper_tasks{status}` metric, kept from
+/// what the passes see, never by a pass of its own. A session counts what its last look left:
+/// while a session is looked at (`begin` … `end`) its tasks are kept one by one (an observation
+/// sets a task's status, a finalization moves it, a removal or quarantine drops it); at `end`
+/// they collapse into counts, so a task the look did not find (the harness removed it) stops
+/// counting, and a session costs its name and a few bytes between looks, not a dictionary of
+/// its tasks (10 000 watched sessions / 100 000 tasks: 7 MiB as a dictionary per session).
+/// A removed session drops its counts, a rescan starts over. Sixteen shards, by session: a
+/// sweep's threads rarely wait on one another.
 final class TaskCensus: Sendable {
     private static let shardCount = 16
-    /// Tasks by session, then by id: a session's tasks go in one step when it goes, and a
-    /// task costs its id and status (both short, held inline by String), not a path-long key
-    /// (100 000 watched tasks: a few MiB, not tens).
+
+    /// A tree, as reports name it (the strings are the locations' own: no copy per session).
+    private struct TreePlace: Hashable {
+        let root: String
+        let harness: String?
+    }
+
+    private struct SessionPlace: Hashable {
+        let tree: TreePlace
+        let session: String
+    }
+
+    /// A session's tasks by status, between looks.
+    private enum Counts {
+        /// The usual session: every task in one status (no allocation).
+        case one(StatusCode, UInt32)
+        /// Tasks by status code.
+        case mixed([UInt32])
+
+        init?(_ tasks: [String: StatusCode]) {
+            guard let first = tasks.first?.value else { return nil }
+            if tasks.values.allSatisfy({ $0 == first }) {
+                self = .one(first, UInt32(clamping: tasks.count))
+                return
+            }
+            var byCode = [UInt32](repeating: 0, count: Int(tasks.values.max() ?? 0) + 1)
+            for code in tasks.values { byCode[Int(code)] += 1 }
+            self = .mixed(byCode)
+        }
+
+        func add(to counts: inout [Int]) {
+            switch self {
+            case .one(let code, let count): counts[Int(code)] += Int(count)
+            case .mixed(let byCode): for (code, count) in byCode.enumerated() { counts[code] += Int(count) }
+            }
+        }
+    }
+
+    private struct State {
+        var sessions: [TreePlace: [String: Counts]] = [:]
+        /// Sessions being looked at: their tasks' statuses so far.
+        var looking: [SessionPlace: [String: StatusCode]] = [:]
+    }
+
     private final class Shard: Sendable {
-        let sessions = Mutex<[String: [String: String]]>([:])
-        func withLock<T>(_ body: (inout [String: [String: String]]) -> T) -> T { sessions.withLock { body(&$0) } }
+        let state = Mutex(State())
     }
 
     private let shards: [Shard] = (0..<TaskCensus.shardCount).map { _ in Shard() }
+    private let statuses = StatusNames()
 
-    private static func sessionKey(_ location: Location) -> String? {
+    private static func place(_ location: Location) -> SessionPlace? {
         guard let session = location.session else { return nil }
-        return location.root + "\u{0}" + (location.harness ?? "") + "\u{0}" + session
+        return SessionPlace(tree: TreePlace(root: location.root, harness: location.harness), session: session)
     }
 
-    private func shard(_ key: String) -> Shard {
+    private func shard(_ place: SessionPlace) -> Shard {
         var hasher = Hasher()
-        hasher.combine(key)
+        hasher.combine(place.session)
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(Self.shardCount))]
     }
 
-    /// `status` nil: the task is gone.
-    func set(_ location: Location, status: String?) {
-        guard let key = Self.sessionKey(location), let task = location.taskID else { return }
-        shard(key).withLock { sessions in
-            if let status {
-                sessions[key, default: [:]][task] = status
-            } else {
-                sessions[key]?[task] = nil
-                if sessions[key]?.isEmpty == true { sessions[key] = nil }
+    /// A look at the session (`location`) starts: its tasks are counted anew.
+    func begin(_ location: Location) {
+        guard let place = Self.place(location) else { return }
+        shard(place).state.withLock { $0.looking[place] = [:] }
+    }
+
+    /// The look ends: what it saw is the session's count until the next look.
+    func end(_ location: Location) {
+        guard let place = Self.place(location) else { return }
+        shard(place).state.withLock { state in
+            let tasks = state.looking.removeValue(forKey: place) ?? [:]
+            if let counts = Counts(tasks) {
+                state.sessions[place.tree, default: [:]][place.session] = counts
+            } else if state.sessions[place.tree]?.removeValue(forKey: place.session) != nil, state.sessions[place.tree]?.isEmpty == true {
+                state.sessions[place.tree] = nil
             }
+        }
+    }
+
+    /// A task's status as the look at its session sees it now (`status` nil: the task is
+    /// gone). Outside a look of its session (nothing reports a task there) it changes nothing.
+    func set(_ location: Location, status: String?) {
+        guard let place = Self.place(location), let task = location.taskID else { return }
+        let code = status.map(statuses.code)
+        shard(place).state.withLock { state in
+            guard state.looking[place] != nil else { return }
+            state.looking[place]?[task] = code
         }
     }
 
     func removeSession(_ location: Location) {
-        guard let key = Self.sessionKey(location) else { return }
-        shard(key).withLock { $0[key] = nil }
+        guard let place = Self.place(location) else { return }
+        shard(place).state.withLock { state in
+            state.sessions[place.tree]?[place.session] = nil
+            if state.sessions[place.tree]?.isEmpty == true { state.sessions[place.tree] = nil }
+        }
     }
 
-    func clear() { for shard in shards { shard.withLock { $0.removeAll() } } }
+    /// A rescan starts over: every session's count goes (each is counted again as it is looked at).
+    func clear() { for shard in shards { shard.state.withLock { $0.sessions.removeAll() } } }
 
     var counts: [String: Int] {
-        var counts: [String: Int] = [:]
+        let names = statuses.all
+        var byCode = [Int](repeating: 0, count: Int(StatusCode.max) + 1)
         for shard in shards {
-            shard.withLock { sessions in
-                for tasks in sessions.values { for status in tasks.values { counts[status, default: 0] += 1 } }
+            shard.state.withLock { state in
+                for sessions in state.sessions.values { for counts in sessions.values { counts.add(to: &byCode) } }
             }
         }
+        var counts: [String: Int] = [:]
+        for (code, count) in byCode.enumerated() where count > 0 { counts[statuses.name(code, in: names), default: 0] += count }
         return counts
     }
+}
+
+typealias StatusCode = UInt8
+
+/// Status names as small codes: every status of the record and the census's own three are
+/// known up front (looked up without a lock); any other name gets the next code, and past
+/// 255 names (the census's statuses are a closed set) the last code stands for "other".
+final class StatusNames: Sendable {
+    private static let known = TaskStatus.allCases.map(\.rawValue) + ["corrupt", "initialising", "unsupported"]
+    private static let other = StatusCode.max
+    private let extra = Mutex<[String]>([])
+
+    func code(_ name: String) -> StatusCode {
+        if let index = Self.known.firstIndex(of: name) { return StatusCode(index) }
+        return extra.withLock { extra in
+            if let index = extra.firstIndex(of: name) { return StatusCode(Self.known.count + index) }
+            guard Self.known.count + extra.count < Int(Self.other) else { return Self.other }
+            extra.append(name)
+            return StatusCode(Self.known.count + extra.count - 1)
+        }
+    }
+
+    /// The name of every code (the codes in use are below `all.count`, or `other`).
+    func name(_ code: Int, in all: [String]) -> String { code < all.count ? all[code] : "other" }
+
+    var all: [String] { Self.known + extra.withLock { $0 } }
 }
 
 extension BundleObservation {

@@ -49,7 +49,7 @@ extension WatchRegistry {
             guard let point = roots[index].watchPoint else { continue }
             let parts = RootPath.components(roots[index].path)
             let depth = RootPath.components(point).count
-            guard depth < parts.count, parts[depth] == name else { continue }
+            guard depth < parts.count, FileName(parts[depth]) == name else { continue }
             if depth == parts.count - 1 {
                 // The root itself, in its parent.
                 if event.vanished, roots[index].handle != nil { changes.merge(rootGone(index)) }
@@ -96,7 +96,7 @@ extension WatchRegistry {
             }
             return changes
         case .root(let index):
-            if event.name == ReaderFloor.fileName, event.appeared || event.vanished || event.mask & Inotify.closeWriteMask != 0 {
+            if event.name == FileName(ReaderFloor.fileName), event.appeared || event.vanished || event.mask & Inotify.closeWriteMask != 0 {
                 return RegistryChanges(rescan: "\(ReaderFloor.fileName) changed in \(roots[index].path)")
             }
             guard !event.watchEnded, let name = event.name, event.isDirectory,

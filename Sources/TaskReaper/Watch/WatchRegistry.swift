@@ -137,7 +137,7 @@ final class WatchRegistry {
     }
 
     /// Watches a harness directory (its bash-tasks may appear later) and adds its tree.
-    func addHarnessDirectory(_ name: String, _ directory: DirectoryHandle, root index: Int) -> RegistryChanges {
+    func addHarnessDirectory(_ name: FileName, _ directory: DirectoryHandle, root index: Int) -> RegistryChanges {
         if watched[.harnessDirectory(root: index, name: name)] == nil {
             _ = addWatch(directory, mask: Inotify.directoryMask, target: .harnessDirectory(root: index, name: name))
         }
@@ -169,8 +169,8 @@ final class WatchRegistry {
         return RegistryChanges(forgottenTrees: [path])
     }
 
-    func treePath(root index: Int, harness: String?) -> String {
-        roots[index].path + "/" + (harness.map { $0 + "/" } ?? "") + Tree.directoryName
+    func treePath(root index: Int, harness: FileName?) -> String {
+        roots[index].path + "/" + (harness.map { $0.escaped + "/" } ?? "") + Tree.directoryName.escaped
     }
 
     // MARK: Watches

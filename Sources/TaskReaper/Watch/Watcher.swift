@@ -182,6 +182,16 @@ public final class Watcher {
 
     private func reconcileDirty() {
         guard queue.hasDirty else { return }
+        // Many sessions ran on worker threads: once their outcomes are gone too, the free
+        // pages between what stays go back (RSS after a first pass: bench-results/watch-*).
+        if reconcileBatch() > Self.parallelBatch { HeapRelease.returnFreePages() }
+    }
+
+    /// Many sessions at once (start, rescans, bursts) are reconciled in parallel, as sweep does.
+    private static let parallelBatch = 16
+
+    /// Reconciles the dirty sessions; returns how many.
+    private func reconcileBatch() -> Int {
         let passStarted = context.clock()
         let work: [(SessionKey, Tree)] = queue.takeDirty().compactMap { key in registry.tree(of: key).map { (key, $0) } }
         // A protected session is not even watched (its reconcile reports it and forgets it).
@@ -190,8 +200,8 @@ public final class Watcher {
         }
         let outcomes = Mutex([SessionOutcome?](repeating: nil, count: work.count))
         let context = self.context
-        // Many sessions at once (start, rescans, bursts): in parallel, as sweep does; a few: here.
-        let parallelSessions = work.count > 16
+        // Many sessions at once: in parallel; a few: here.
+        let parallelSessions = work.count > Self.parallelBatch
         forEachConcurrently(work.count, workers: parallelSessions ? 8 : 1) { index in
             if SignalChannel.stopPending { return }
             let outcome = SessionReconciler(tree: work[index].1, name: work[index].0.name, context: context,
@@ -218,6 +228,7 @@ public final class Watcher {
         timers.statusChanged(now: context.clock())
         context.reporter.passFinished(durationMs: age(of: passStarted, at: context.clock()))
         options.afterPass?(controlStatus())  // e.g. --metrics-file
+        return work.count
     }
 
     private func apply(_ outcome: SessionOutcome, to key: SessionKey) {

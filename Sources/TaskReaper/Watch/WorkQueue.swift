@@ -66,8 +66,9 @@ struct WorkQueue<Key: Hashable> {
     }
 
     /// Everything to look at now; the dirty set is empty afterwards.
+    /// The set keeps its room for an event's few keys, not for a first pass's every session.
     mutating func takeDirty() -> [Key] {
-        defer { dirty.removeAll(keepingCapacity: true) }
+        defer { dirty.removeAll(keepingCapacity: dirty.count <= 64) }
         return Array(dirty)
     }
 

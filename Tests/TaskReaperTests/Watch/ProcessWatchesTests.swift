@@ -35,7 +35,7 @@ final class ProcessWatchesTests: XCTestCase {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int($0) }.max() ?? 0
     }
 
-    private func key(_ name: String) -> SessionKey { SessionKey(tree: "/t", name: name) }
+    private func key(_ name: String) -> SessionKey { SessionKey(tree: "/t", name: FileName(name)) }
 
     func testSessionsNamingOneProcessShareOnePidfdUntilTheLastLetsGo() throws {
         let (watches, _) = try make()
