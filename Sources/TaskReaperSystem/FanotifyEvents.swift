@@ -177,7 +177,7 @@ public final class FanotifyEvents: WatchEvents {
             }
             let wanted = mask & watched & Self.inotifyEventBits
             guard wanted != 0 else { return }
-            events.append(Inotify.Event(wd: wd, mask: wanted | isDirectory, name: String(decoding: name, as: UTF8.self)))
+            events.append(Inotify.Event(wd: wd, mask: wanted | isDirectory, name: FileName(bytes: name)))
         }
         return events
     }

@@ -127,7 +127,7 @@ final class FanotifyRegistryTests: XCTestCase {
         keys.forEach(registry.watchSession)
         XCTAssertEqual(registry.sessionCount, 3)
         XCTAssertEqual(registry.watchCount, 7)
-        try Data("{}".utf8).write(to: URL(fileURLWithPath: keys[1].tree + "/" + keys[1].name + "/bgb-00000001.json"))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: keys[1].tree + "/" + keys[1].name.description + "/bgb-00000001.json"))
         try FileManager.default.createDirectory(atPath: keys[0].tree + "/00000000000000dd", withIntermediateDirectories: false)
         XCTAssertEqual(Set(registry.handle(events.readEvents()).look),
                        [keys[1], SessionKey(tree: keys[0].tree, name: "00000000000000dd")])
