@@ -101,8 +101,10 @@ final class ExchangeCrashTests: XCTestCase {
         XCTAssertEqual(rename(task + "/control/B", task + "/control/metadata.json"), 0)
         XCTAssertEqual(rename(task + "/control/C", task + "/control/" + temp), 0)
         _ = unlink(task + "/control/A")
-        try BundleFixture.setModified(task + "/control/" + temp, ageMs: 2 * 60_000)
-        let run = try sweep(root.path, policy: immediate())
+        // The crash was two minutes ago: a control temp is judged by its ctime too (which a
+        // setModified cannot set back), so the pass runs two minutes later instead.
+        let later = BundleFixture.nowMs() + 2 * 60_000
+        let run = try sweep(root.path, policy: immediate(), clock: { later })
         let json = parse(task + "/control/metadata.json")
         XCTAssertEqual(json["written_by"] as? String, "harness", "the harness's record is back")
         XCTAssertEqual(json["status"] as? String, "completed")
