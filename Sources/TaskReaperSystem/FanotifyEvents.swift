@@ -43,7 +43,7 @@ public final class FanotifyEvents: WatchEvents {
     /// agent for every writer on the file system, and a busy one (a build, a package manager)
     /// otherwise means a wakeup and a few reads for every handful of events. Measured with a
     /// writer doing 50 000 create/write/close/unlink elsewhere: 59-137 CPU ticks without, 7 with
-    /// 1 ms, 4 with 2 ms, 2 with 5 ms (README "Benchmarks"); what it costs is this much
+    /// 1 ms, 4 with 2 ms, 2 with 5 ms (bench-results/fanotify-20261126-1627.md, Notes); what it costs is this much
     /// latency on a marker, against a 50 ms goal.
     static let settleMicroseconds: UInt32 = 2000
     /// IN_ALL_EVENTS (a macro Swift does not import): the event bits of a watch's mask.
