@@ -31,6 +31,10 @@ public enum EntryName: Equatable, Sendable {
     }
 
     public static func classify(_ name: String) -> EntryName {
+        // Every file of every session goes through here: an ASCII name that does not start
+        // with a dot (nearly all of them) is split at its dots in place; any other name takes
+        // the general path below. Both give the same answer (for ASCII, a Character is a byte).
+        if let plain = classifyPlainASCII(name) { return plain }
         if name.hasPrefix(".") {
             // .<name>.tmp.<pid>.<id>: split from the right, the id has no dots.
             let parts = name.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
@@ -49,5 +53,43 @@ public enum EntryName: Equatable, Sendable {
             return .protocolTemp(writerPID: pid)
         }
         return .unknown
+    }
+
+    /// `classify` for an ASCII name not starting with a dot, without an array of parts; nil
+    /// for any other name.
+    private static func classifyPlainASCII(_ name: String) -> EntryName? {
+        let utf8 = name.utf8
+        guard let first = utf8.first, first != UInt8(ascii: ".") else { return nil }
+        var dots = InlineArray<3, String.Index>(repeating: utf8.startIndex)
+        var count = 0
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            if byte >= 0x80 { return nil }
+            if byte == UInt8(ascii: ".") {
+                if count == 3 { return .unknown }  // five parts or more: neither a member nor a marker temp
+                dots[count] = index
+                count += 1
+            }
+            utf8.formIndex(after: &index)
+        }
+        func part(_ n: Int) -> Substring {
+            let start = n == 0 ? name.startIndex : utf8.index(after: dots[n - 1])
+            let end = n == count ? name.endIndex : dots[n]
+            return name[start..<end]
+        }
+        switch count {
+        case 1:
+            let id = part(0)
+            guard isValidTaskID(id), let kind = MemberKind(rawValue: String(part(1))) else { return .unknown }
+            return .member(taskID: String(id), kind: kind)
+        case 3:
+            guard isValidTaskID(part(0)), part(1) == "exit", part(2) == "tmp", let pid = Int32(part(3)), pid > 0 else {
+                return .unknown
+            }
+            return .protocolTemp(writerPID: pid)
+        default:
+            return .unknown
+        }
     }
 }

@@ -6,27 +6,45 @@ public struct JSONParseError: Error, Equatable, CustomStringConvertible, Sendabl
 }
 
 /// A strict RFC 8259 parser over UTF-8 bytes that keeps number literals as text.
-public struct JSONParser {
-    private let bytes: [UInt8]
+///
+/// Every task record of every pass goes through here, so the inner loop is kept concrete
+/// (issue 14: a sweep spent its parsing time in generic metadata lookups, retain/release and
+/// malloc): it walks one contiguous `UnsafeBufferPointer` (no generic collection, no bounds
+/// check beyond the explicit `index < end` tests), builds a string without copying when it
+/// is ASCII without escapes, and gives the record's long keys as static strings.
+/// `Tests/Fixtures/JSONParserOutcomes.txt` pins its answers (values, messages, offsets).
+public struct JSONParser: ~Copyable {
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
     private static let maxDepth = 128
+    /// Members of a task record (21 in schema 4, 24 in schema 7): the top-level object's
+    /// array is made that large once instead of growing five times.
+    private static let recordCapacity = 24
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
-        parser.skipWhitespace()
-        let value = try parser.parseValue()
-        parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw parser.error("trailing characters") }
-        return value
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
+            var parser = JSONParser(bytes: buffer)
+            parser.skipWhitespace()
+            let value = try parser.parseValue()
+            parser.skipWhitespace()
+            guard parser.index == buffer.count else { throw parser.error("trailing characters") }
+            return value
+        }
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     private func error(_ message: String) -> JSONParseError { JSONParseError(message: message, offset: index) }
 
+    @inline(__always)
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     private mutating func parseValue() throws(JSONParseError) -> JSONValue {
@@ -34,7 +52,7 @@ public struct JSONParser {
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "\""): return .string(try parseString(key: false))
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
@@ -43,11 +61,12 @@ public struct JSONParser {
         }
     }
 
-    private mutating func expectLiteral(_ literal: String) throws(JSONParseError) {
-        let expected = Array(literal.utf8)
-        guard index + expected.count <= bytes.count else { throw error("unexpected end of input") }
-        guard bytes[index..<index + expected.count].elementsEqual(expected) else { throw error("invalid literal") }
-        index += expected.count
+    private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
+        let count = literal.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw error("unexpected end of input") }
+        let expected = UnsafeBufferPointer(start: literal.utf8Start, count: count)
+        for offset in 0..<count where bytes[index + offset] != expected[offset] { throw error("invalid literal") }
+        index += count
     }
 
     private mutating func enter() throws(JSONParseError) {
@@ -58,27 +77,28 @@ public struct JSONParser {
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enter()
         index += 1
-        var object = JSONObject()
+        var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1; depth -= 1
-            return .object(object)
+            return .object(JSONObject(members))
         }
+        if depth == 1 { members.reserveCapacity(Self.recordCapacity) }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key") }
-            let key = try parseString()
+            let key = try parseString(key: true)
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
             // Appended, not assigned: a key given twice stays twice, so that TaskDocument can
             // refuse a duplicated field as serde does instead of silently reading the last one.
-            object.append(key, try parseValue())
+            members.append((key, try parseValue()))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(object) }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(JSONObject(members)) }
             throw error("expected ',' or '}'")
         }
     }
@@ -103,59 +123,93 @@ public struct JSONParser {
         }
     }
 
+    @inline(__always)
+    private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    private mutating func skipDigits() {
+        while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+    }
+
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-        } else {
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-        }
+        if bytes[index] == UInt8(ascii: "0") { index += 1 } else { skipDigits() }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            skipDigits()
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
-            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            skipDigits()
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        return .number(String(decoding: span(start, index), as: UTF8.self))  // ASCII by construction
     }
 
-    private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    private func span(_ start: Int, _ end: Int) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: bytes[start..<end])
+    }
 
-    private mutating func parseString() throws(JSONParseError) -> String {
+    /// A string from the opening quote to past the closing one. Bytes are only checked for
+    /// quotes, backslashes and controls on the way; UTF-8 is validated when a run of plain
+    /// bytes ends (at the closing quote or a backslash, whose offset the error names), and
+    /// skipped for a run that is all ASCII.
+    private mutating func parseString(key: Bool) throws(JSONParseError) -> String {
         index += 1  // opening quote
-        // Most strings have no escape: one validated copy of the bytes, nothing else (the
-        // scalar-by-scalar build it replaces was 5% of a sweep's CPU).
         var result: String?
         var runStart = index
-        func flushRun(_ parser: JSONParser, _ end: Int, into result: inout String?) throws(JSONParseError) {
-            guard runStart < end || result == nil else { return }
-            guard let text = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
-                throw parser.error("invalid UTF-8 in string")
-            }
-            if result == nil { result = text } else { result!.append(text) }
-        }
+        var runBytes: UInt8 = 0  // every byte of the run OR-ed: ASCII while below 0x80
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                try flushRun(self, index, into: &result)
+                if result == nil, key, runBytes < 0x80, let known = Self.knownKey(span(runStart, index)) {
+                    index += 1
+                    return known
+                }
+                try flushRun(from: runStart, ascii: runBytes < 0x80, into: &result)
                 index += 1
                 return result ?? ""
             }
             if byte < 0x20 { throw error("control character in string") }
-            if byte != UInt8(ascii: "\\") { index += 1; continue }
-            try flushRun(self, index, into: &result)
+            if byte != UInt8(ascii: "\\") {
+                runBytes |= byte
+                index += 1
+                continue
+            }
+            try flushRun(from: runStart, ascii: runBytes < 0x80, into: &result)
             index += 1
             result!.unicodeScalars.append(try parseEscape())
             runStart = index
+            runBytes = 0
         }
+    }
+
+    /// Appends the plain bytes from `start` to here (the first run is taken even when empty,
+    /// so that `result` then exists).
+    private func flushRun(from start: Int, ascii: Bool, into result: inout String?) throws(JSONParseError) {
+        guard start < index || result == nil else { return }
+        let run = span(start, index)
+        let text: String
+        if ascii {
+            text = String(decoding: run, as: UTF8.self)  // ASCII is valid UTF-8: nothing to repair
+        } else {
+            guard let valid = String(validating: run, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+            text = valid
+        }
+        if result == nil { result = text } else { result!.append(text) }
+    }
+
+    /// Keys of a task record too long for an inline (small) String: the same static string
+    /// each time instead of a heap copy per record. Shorter keys cost no allocation anyway.
+    private static func knownKey(_ key: UnsafeBufferPointer<UInt8>) -> String? {
+        guard key.count == 20 else { return nil }
+        if key.elementsEqual("completion_delivered".utf8) { return "completion_delivered" }
+        if key.elementsEqual("notify_on_completion".utf8) { return "notify_on_completion" }
+        return nil
     }
 
     /// After a backslash: the one scalar the escape stands for.

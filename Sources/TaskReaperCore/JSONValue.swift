@@ -1,7 +1,9 @@
 /// A JSON value that keeps what a rewrite must not lose: the key order of objects and the
 /// exact text of numbers (`1732000000000` must never come back as `1.732e12`).
 /// Foundation's JSONSerialization keeps neither, hence this small type.
-public indirect enum JSONValue: Equatable, Sendable {
+/// Not `indirect`: arrays and objects already hold their elements out of line, and an
+/// indirect enum boxes every value on the heap (one malloc per field of every record read).
+public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     /// The number's literal text, exactly as read (or as we formatted it).

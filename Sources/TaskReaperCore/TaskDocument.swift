@@ -51,35 +51,35 @@ public struct TaskDocument: Equatable, Sendable {
     public init(object: JSONObject) throws(Problem) {
         self.object = object
         let fields = FieldReader(object: object)
-        schemaVersion = try fields.required("schema_version", UInt32.self)
+        schemaVersion = try fields.required(.schemaVersion, UInt32.self)
         guard Self.readableSchemaVersions.contains(schemaVersion) else { throw .unsupportedSchema(schemaVersion) }
-        if let key = Self.duplicatedField(in: object) { throw .invalidField(key, "appears more than once") }
-        taskID = try fields.requiredString("task_id")
-        sessionID = try fields.requiredString("session_id")
-        _ = try fields.requiredString("command")
-        _ = try fields.requiredString("workdir")
-        _ = try fields.optionalString("project_root")
-        _ = try fields.optionalString("status_reason")
-        let statusText = try fields.requiredString("status")
+        if let field = fields.duplicate { throw .invalidField(field.name, "appears more than once") }
+        taskID = try fields.requiredString(.taskID)
+        sessionID = try fields.requiredString(.sessionID)
+        _ = try fields.requiredString(.command)
+        _ = try fields.requiredString(.workdir)
+        _ = try fields.optionalString(.projectRoot)
+        _ = try fields.optionalString(.statusReason)
+        let statusText = try fields.requiredString(.status)
         guard let status = TaskStatus(rawValue: statusText) else {
             throw .invalidField("status", "has unknown value '\(statusText)'")
         }
         self.status = status
-        let modeText = try fields.optionalString("mode") ?? "pipes"
+        let modeText = try fields.optionalString(.mode) ?? "pipes"
         guard let mode = TaskMode(rawValue: modeText) else { throw .invalidField("mode", "has unknown value '\(modeText)'") }
         self.mode = mode
-        startedAt = try fields.required("started_at", UInt64.self)
-        _ = try fields.optional("finished_at", UInt64.self)
-        _ = try fields.optional("duration_ms", UInt64.self)
-        timeoutMs = try fields.optional("timeout_ms", UInt64.self)
-        exitCode = try fields.optional("exit_code", Int32.self)
-        childPID = try fields.optional("child_pid", UInt32.self)
-        pgid = try fields.optional("pgid", Int32.self)
-        _ = try fields.optional("pty_rows", UInt16.self)
-        _ = try fields.optional("pty_cols", UInt16.self)
-        completionDelivered = try fields.requiredBool("completion_delivered")
-        notifyOnCompletion = try fields.optionalBool("notify_on_completion") ?? true
-        _ = try fields.optionalBool("compressed")
+        startedAt = try fields.required(.startedAt, UInt64.self)
+        _ = try fields.optional(.finishedAt, UInt64.self)
+        _ = try fields.optional(.durationMs, UInt64.self)
+        timeoutMs = try fields.optional(.timeoutMs, UInt64.self)
+        exitCode = try fields.optional(.exitCode, Int32.self)
+        childPID = try fields.optional(.childPID, UInt32.self)
+        pgid = try fields.optional(.pgid, Int32.self)
+        _ = try fields.optional(.ptyRows, UInt16.self)
+        _ = try fields.optional(.ptyCols, UInt16.self)
+        completionDelivered = try fields.requiredBool(.completionDelivered)
+        notifyOnCompletion = try fields.optionalBool(.notifyOnCompletion) ?? true
+        _ = try fields.optionalBool(.compressed)
     }
 
     /// The seed's `mark_terminal` followed by `write_task`: status, exit_code, finished_at,
@@ -110,25 +110,6 @@ public struct TaskDocument: Equatable, Sendable {
     /// Pretty-printed like serde_json's `to_vec_pretty`.
     public func encoded() -> [UInt8] { JSONWriter.pretty(.object(object)) }
 
-    /// Every field of the seed's `PersistedTask`.
-    private static let fields: Set<String> = [
-        "schema_version", "task_id", "session_id", "command", "mode", "workdir", "project_root", "status",
-        "started_at", "finished_at", "duration_ms", "timeout_ms", "exit_code", "child_pid", "pgid",
-        "completion_delivered", "notify_on_completion", "compressed", "pty_rows", "pty_cols", "status_reason",
-    ]
-
-    /// The first field of `PersistedTask` given twice. serde's derived reader rejects such a
-    /// file ("duplicate field"), so the harness cannot read it: neither do we (reading the
-    /// last one, as a plain lookup would, could finalize a task from a value the harness
-    /// never sees). Unknown keys given twice are ignored by serde, and kept as they are here.
-    private static func duplicatedField(in object: JSONObject) -> String? {
-        var seen = Set<String>()
-        for member in object.members where fields.contains(member.key) {
-            if !seen.insert(member.key).inserted { return member.key }
-        }
-        return nil
-    }
-
     /// Keys serde fills in when reading an older file; written back on upgrade.
     private static let schema4Defaults: [(String, JSONValue)] = [
         ("mode", .string("pipes")), ("project_root", .null), ("finished_at", .null),
@@ -139,44 +120,142 @@ public struct TaskDocument: Equatable, Sendable {
     ]
 }
 
+/// Every field of the seed's `PersistedTask`.
+private enum Field: Int, CaseIterable {
+    case schemaVersion, taskID, sessionID, command, mode, workdir, projectRoot, status, startedAt, finishedAt,
+         durationMs, timeoutMs, exitCode, childPID, pgid, completionDelivered, notifyOnCompletion, compressed,
+         ptyRows, ptyCols, statusReason
+
+    var name: String {
+        switch self {
+        case .schemaVersion: "schema_version"
+        case .taskID: "task_id"
+        case .sessionID: "session_id"
+        case .command: "command"
+        case .mode: "mode"
+        case .workdir: "workdir"
+        case .projectRoot: "project_root"
+        case .status: "status"
+        case .startedAt: "started_at"
+        case .finishedAt: "finished_at"
+        case .durationMs: "duration_ms"
+        case .timeoutMs: "timeout_ms"
+        case .exitCode: "exit_code"
+        case .childPID: "child_pid"
+        case .pgid: "pgid"
+        case .completionDelivered: "completion_delivered"
+        case .notifyOnCompletion: "notify_on_completion"
+        case .compressed: "compressed"
+        case .ptyRows: "pty_rows"
+        case .ptyCols: "pty_cols"
+        case .statusReason: "status_reason"
+        }
+    }
+
+    /// The field a key names. The length and a byte or two pick the one candidate, which
+    /// then has to be equal as a String (the same `==` a lookup by name used). A key that is
+    /// not ASCII is compared with every name, so it matches exactly what `==` would match.
+    init?(key: String) {
+        let utf8 = key.utf8
+        var candidate: Field?
+        if utf8.allSatisfy({ $0 < 0x80 }) {
+            candidate = Self.candidate(utf8)
+        } else {
+            candidate = Self.allCases.first { $0.name == key }
+        }
+        guard let candidate, candidate.name == key else { return nil }
+        self = candidate
+    }
+
+    private static func candidate(_ utf8: String.UTF8View) -> Field? {
+        guard let first = utf8.first else { return nil }
+        func byte(_ offset: Int) -> UInt8 { utf8[utf8.index(utf8.startIndex, offsetBy: offset)] }
+        switch (utf8.count, first) {
+        case (4, UInt8(ascii: "m")): return .mode
+        case (4, UInt8(ascii: "p")): return .pgid
+        case (6, _): return .status
+        case (7, UInt8(ascii: "t")): return .taskID
+        case (7, UInt8(ascii: "c")): return .command
+        case (7, UInt8(ascii: "w")): return .workdir
+        case (8, _): return byte(4) == UInt8(ascii: "r") ? .ptyRows : .ptyCols
+        case (9, UInt8(ascii: "e")): return .exitCode
+        case (9, UInt8(ascii: "c")): return .childPID
+        case (10, UInt8(ascii: "s")): return byte(1) == UInt8(ascii: "e") ? .sessionID : .startedAt
+        case (10, UInt8(ascii: "t")): return .timeoutMs
+        case (10, UInt8(ascii: "c")): return .compressed
+        case (11, UInt8(ascii: "f")): return .finishedAt
+        case (11, UInt8(ascii: "d")): return .durationMs
+        case (12, _): return .projectRoot
+        case (13, _): return .statusReason
+        case (14, _): return .schemaVersion
+        case (20, UInt8(ascii: "c")): return .completionDelivered
+        case (20, UInt8(ascii: "n")): return .notifyOnCompletion
+        default: return nil
+        }
+    }
+}
+
 /// Typed reads of the known keys with serde's rules: `Option` keys may be missing or null,
-/// integers must be plain literals that fit the Rust type.
+/// integers must be plain literals that fit the Rust type. One pass over the members finds
+/// every field (the last one of a name, as a lookup by name does) and the first field given
+/// twice; reads then go straight to their member.
 private struct FieldReader {
     let object: JSONObject
+    /// The member index of each field, -1 when absent.
+    private var slots = InlineArray<21, Int>(repeating: -1)
+    /// The first field of `PersistedTask` given twice. serde's derived reader rejects such a
+    /// file ("duplicate field"), so the harness cannot read it: neither do we (reading the
+    /// last one, as a plain lookup would, could finalize a task from a value the harness
+    /// never sees). Unknown keys given twice are ignored by serde, and kept as they are here.
+    private(set) var duplicate: Field?
 
-    func required<T: FixedWidthInteger>(_ key: String, _ type: T.Type) throws(TaskDocument.Problem) -> T {
-        guard let value = object[key] else { throw .invalidField(key, "is missing") }
-        guard let number = value.integerValue(T.self) else { throw .invalidField(key, "is not a \(T.self)") }
+    init(object: JSONObject) {
+        self.object = object
+        for (index, member) in object.members.enumerated() {
+            guard let field = Field(key: member.key) else { continue }
+            if slots[field.rawValue] >= 0, duplicate == nil { duplicate = field }
+            slots[field.rawValue] = index
+        }
+    }
+
+    private func value(_ field: Field) -> JSONValue? {
+        let index = slots[field.rawValue]
+        return index < 0 ? nil : object.members[index].value
+    }
+
+    func required<T: FixedWidthInteger>(_ field: Field, _ type: T.Type) throws(TaskDocument.Problem) -> T {
+        guard let value = value(field) else { throw .invalidField(field.name, "is missing") }
+        guard let number = value.integerValue(T.self) else { throw .invalidField(field.name, "is not a \(T.self)") }
         return number
     }
 
-    func optional<T: FixedWidthInteger>(_ key: String, _ type: T.Type) throws(TaskDocument.Problem) -> T? {
-        guard let value = object[key], !value.isNull else { return nil }
-        guard let number = value.integerValue(T.self) else { throw .invalidField(key, "is not a \(T.self) or null") }
+    func optional<T: FixedWidthInteger>(_ field: Field, _ type: T.Type) throws(TaskDocument.Problem) -> T? {
+        guard let value = value(field), !value.isNull else { return nil }
+        guard let number = value.integerValue(T.self) else { throw .invalidField(field.name, "is not a \(T.self) or null") }
         return number
     }
 
-    func requiredString(_ key: String) throws(TaskDocument.Problem) -> String {
-        guard let value = object[key] else { throw .invalidField(key, "is missing") }
-        guard let string = value.stringValue else { throw .invalidField(key, "is not a string") }
+    func requiredString(_ field: Field) throws(TaskDocument.Problem) -> String {
+        guard let value = value(field) else { throw .invalidField(field.name, "is missing") }
+        guard let string = value.stringValue else { throw .invalidField(field.name, "is not a string") }
         return string
     }
 
-    func optionalString(_ key: String) throws(TaskDocument.Problem) -> String? {
-        guard let value = object[key], !value.isNull else { return nil }
-        guard let string = value.stringValue else { throw .invalidField(key, "is not a string or null") }
+    func optionalString(_ field: Field) throws(TaskDocument.Problem) -> String? {
+        guard let value = value(field), !value.isNull else { return nil }
+        guard let string = value.stringValue else { throw .invalidField(field.name, "is not a string or null") }
         return string
     }
 
-    func requiredBool(_ key: String) throws(TaskDocument.Problem) -> Bool {
-        guard let value = object[key] else { throw .invalidField(key, "is missing") }
-        guard let bool = value.boolValue else { throw .invalidField(key, "is not a boolean") }
+    func requiredBool(_ field: Field) throws(TaskDocument.Problem) -> Bool {
+        guard let value = value(field) else { throw .invalidField(field.name, "is missing") }
+        guard let bool = value.boolValue else { throw .invalidField(field.name, "is not a boolean") }
         return bool
     }
 
-    func optionalBool(_ key: String) throws(TaskDocument.Problem) -> Bool? {
-        guard let value = object[key] else { return nil }
-        guard let bool = value.boolValue else { throw .invalidField(key, "is not a boolean") }
+    func optionalBool(_ field: Field) throws(TaskDocument.Problem) -> Bool? {
+        guard let value = value(field) else { return nil }
+        guard let bool = value.boolValue else { throw .invalidField(field.name, "is not a boolean") }
         return bool
     }
 }

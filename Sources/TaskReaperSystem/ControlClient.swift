@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import TaskReaperCore
 #endif
 
 /// The client side of the control socket (`taskreaper ctl`): one request line, one answer,
@@ -26,8 +27,11 @@ public enum ControlClient {
 
     /// Sends `request` (a newline is added) and returns the answer up to the peer's close.
     public static func ask(_ request: String, at path: String, timeoutMs: Int64) -> Result<String, Failure> {
-        let deadline = monotonicMs() + max(1, timeoutMs)
-        func remaining() -> Int32 { Int32(clamping: max(0, deadline - monotonicMs())) }
+        let deadline = MonotonicClock.now().adding(Millis(clamping: max(1, timeoutMs)))
+        func remaining() -> Int32 {
+            let now = MonotonicClock.now()
+            return now >= deadline ? 0 : Int32(clamping: deadline - now)
+        }
 
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -94,11 +98,5 @@ public enum ControlClient {
         }
         guard !answer.isEmpty else { return .failure(.closedWithoutAnswer) }
         return .success(String(decoding: answer, as: UTF8.self))
-    }
-
-    private static func monotonicMs() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }

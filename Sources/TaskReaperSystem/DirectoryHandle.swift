@@ -137,6 +137,11 @@ public final class DirectoryHandle: Sendable {
             if n == 0 { break }
             filled += n
             guard filled <= limit else { return .tooLarge(Int64(filled)) }
+            // Every byte the status counts, and the read stopped short of the spare byte: the
+            // file ended there (a file grown since would have filled it), so the read(2) that
+            // would only say EOF is saved (one syscall per task record, issue 14). A file whose
+            // status says 0 bytes (procfs and the like) is still read until EOF.
+            if filled == Int(status.size), filled < bytes.count { break }
         }
         bytes.removeSubrange(filled...)
         return .contents(bytes, status)

@@ -38,11 +38,11 @@ extension ProcessTable {
             return errno == ESRCH ? .alreadyGone : .failed(SystemError("kill -TERM", "process group \(pgid)"))
         }
         // Monotonic: a wall-clock step must not stretch or skip the grace.
-        let deadline = Self.monotonicMillis().adding(grace)
+        let deadline = MonotonicClock.now().adding(grace)
         repeat {
             if probe(group: pgid) != .live { return .exitedAfterTERM }
             usleep(10_000)
-        } while Self.monotonicMillis() < deadline
+        } while MonotonicClock.now() < deadline
         if probe(group: pgid) != .live { return .exitedAfterTERM }
         guard group.isSameLeader(leader(of: pgid)) else { return .leaderChanged(termSent: true) }
         if kill(-pgid, SIGKILL) != 0 {

@@ -144,12 +144,6 @@ public struct ProcessTable: Sendable {
             return true
         }
     }
-
-    static func monotonicMillis() -> Millis {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return WallClock.millis(ts)
-    }
 }
 
 /// The fields of /proc/<pid>/stat a probe needs.

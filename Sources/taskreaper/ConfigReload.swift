@@ -39,6 +39,7 @@ enum ConfigReload {
             if previous.roots.map(\.path) != loaded.configuration.roots.map(\.path) { restart.append("Root=") }
             if previous.logTarget != loaded.configuration.logTarget { restart.append("Target=") }
             if previous.rescanInterval != loaded.configuration.rescanInterval { restart.append("RescanInterval=") }
+            if previous.events != loaded.configuration.events { restart.append("Events=") }
             if previous.metricsFile != loaded.configuration.metricsFile { restart.append("File=") }
             let files = loaded.files.count
             reporter.note("Reloaded the configuration (\(files) file\(files == 1 ? "" : "s")): "

@@ -24,7 +24,8 @@ struct Watch: ParsableCommand {
         them in "waiting_for".
 
         Exit status: 0 stopped by a signal; 1 could not start (e.g. no inotify); 2 usage error \
-        (a --root that exists but is not a directory, or cannot be reached).
+        (a --root that exists but is not a directory, or cannot be reached; --events fanotify \
+        without CAP_SYS_ADMIN or kernel support).
         """
     )
 
@@ -46,6 +47,10 @@ struct Watch: ParsableCommand {
     @Option(name: .customLong("rescan-interval"), parsing: .unconditional, help: ArgumentHelp("A full rescan this often as a safety net. Default 6h; at least 1s; infinity disables.", valueName: "DUR"),
             transform: DurationArgument.rescanInterval)
     var rescanInterval: Threshold?
+
+    @Option(name: .customLong("events"), help: ArgumentHelp("Where directory events come from: auto (inotify; fanotify once inotify runs out of watches, if it can be had), inotify, or fanotify (one mark per file system; needs CAP_SYS_ADMIN). Default auto.", valueName: "SOURCE"),
+            transform: EventsArgument.parse)
+    var events: EventSourceChoice?
 
     @Option(name: .customLong("control-socket"), help: ArgumentHelp("Where to listen for `taskreaper ctl` (unless systemd passed a socket). Default $XDG_RUNTIME_DIR/taskreaper.sock, or /run/taskreaper.sock as root; `none` disables.", valueName: "PATH"))
     var controlSocket: String?
@@ -77,6 +82,11 @@ struct Watch: ParsableCommand {
         }
         var options = WatchOptions()
         options.rescanInterval = rescanInterval ?? ConfigurationStore.shared.configuration.rescanInterval
+        options.events = events ?? ConfigurationStore.shared.configuration.events
+        // Asked for by name, fanotify that cannot work is a usage error, before anything starts.
+        if options.events == .fanotify, let reason = FanotifyEvents.unavailableReason(roots: roots) {
+            throw ValidationError("--events fanotify: \(reason)")
+        }
         options.controlSocketPath = controlSocket == "none" ? nil : (controlSocket ?? ControlSocketPath.defaultPath())
         let watcher: Watcher
         do {
@@ -98,5 +108,13 @@ struct Watch: ParsableCommand {
         }
         let status = watcher.run()
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `--events`: one of `EventSourceChoice`.
+enum EventsArgument {
+    static func parse(_ text: String) throws -> EventSourceChoice {
+        guard let value = EventSourceChoice(rawValue: text) else { throw ValidationError("--events: \(EventSourceChoice.expected), found '\(text)'") }
+        return value
     }
 }

@@ -31,20 +31,11 @@ final class WatchCommandTests: XCTestCase {
     /// Starts the watcher and waits for its first pass to finish (READY=1 on a notify socket).
     @discardableResult
     private func startWatch(_ extra: [String] = [], environment: [String] = [], notify: NotifySocket? = nil) throws -> HarnessProcess {
-        let socket = try notify ?? NotifySocket(path: scratch.path + "/notify")
-        var env = ["PATH=/usr/bin:/bin", "NOTIFY_SOCKET=\(socket.path)"] + environment
-        if let ci = ProcessInfo.processInfo.environment["CI"] { env.append("CI=\(ci)") }
-        let process = try HarnessProcess(arguments: [TaskReaperBinary.url.path, "watch", "--root", root.path, "--log-target", "stderr",
-                                                    "--control-socket", scratch.path + "/ctl.sock"] + extra,
-                                         environment: TaskReaperBinary.isolated(env), output: logPath)
-        watcher = process
-        var messages: [String] = []
-        poll("READY=1 from the watcher") {
-            messages += socket.receive()
-            return messages.contains { $0.contains("READY=1") }
-        }
-        startMessages = messages
-        return process
+        let daemon = try WatchDaemon(root: root.path, controlSocket: scratch.path + "/ctl.sock", log: logPath,
+                                     notify: notify ?? NotifySocket(path: scratch.path + "/notify"), extra: extra, environment: environment)
+        watcher = daemon.process
+        startMessages = daemon.startMessages
+        return daemon.process
     }
 
     private func session(_ harness: String = "opencode", _ name: String = "0123456789abcdef") throws -> String {
@@ -53,21 +44,12 @@ final class WatchCommandTests: XCTestCase {
 
     /// A running task as the harness records it, its wrapper running `command`.
     private func task(_ id: String, in dir: String, _ command: String) throws -> HarnessProcess {
-        let process = try HarnessProcess(command: command, directory: dir, taskID: id)
+        let process = try RunningBundle.start(id, in: dir, command)
         tasks.append(process)
-        let json = BundleFixture.schema4(taskID: id, status: "running", startedAt: process.startedAt,
-                                         childPID: process.pid, pgid: process.pid)
-        // The harness writes atomically: temp + rename.
-        try BundleFixture.write(dir, ".\(id).json.tmp.1.\(id)", json)
-        rename(dir + "/.\(id).json.tmp.1.\(id)", dir + "/\(id).json")
         return process
     }
 
-    private func status(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["status"] as? String
-    }
+    private func status(_ path: String) -> String? { RunningBundle.status(path) }
 
     func testAMarkerIsFinalizedOneGraceLater() throws {
         // No safety rescan: once the wrapper has exited nothing happens in the tree any more,
@@ -231,12 +213,8 @@ final class WatchCommandTests: XCTestCase {
     func testAMarkerWrittenInPlaceIntoATaskDirectoryIsFinalized() throws {
         try startWatch(["--finalize-grace", "0", "--rescan-interval", "infinity"])
         let dir = try session()
-        let id = TaskDirectoryFixture.id(1)
-        let taskDir = try TaskDirectoryFixture.write(in: dir, taskID: id, record: nil)
-        let process = try HarnessProcess(command: "sleep 60", taskDirectory: taskDir)
+        let (taskDir, process) = try RunningBundle.startDirectory(1, in: dir)
         tasks.append(process)
-        try TaskDirectoryFixture.setRecord(taskDir, TaskDirectoryFixture.record(taskID: id, status: "running",
-                                                                                startedAt: process.startedAt, childPID: process.pid))
         try waitUntil("the watcher watches the task's io/") { self.watchCount() >= 6 }  // root, parent, harness, tree, session, control, io
         let inode = TaskDirectoryFixture.inode(taskDir + "/io/exit")
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: taskDir + "/io/exit"))
@@ -288,8 +266,6 @@ final class WatchCommandTests: XCTestCase {
     }
 
     private func watchCount() -> Int {
-        guard let answer = try? TaskReaperBinary.run(["ctl", "--socket", scratch.path + "/ctl.sock", "status"]),
-              let object = try? JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any] else { return 0 }
-        return object["inotify_watches"] as? Int ?? 0
+        WatchDaemon.status(socket: scratch.path + "/ctl.sock")?["inotify_watches"] as? Int ?? 0
     }
 }

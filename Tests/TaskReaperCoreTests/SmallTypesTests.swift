@@ -139,4 +139,16 @@ final class EntryNameTests: XCTestCase {
             XCTAssertEqual(EntryName.classify(other), .unknown, other)
         }
     }
+
+    /// The in-place split of ASCII names answers as the split into Characters did, at every
+    /// part count and with Int32's own parsing of the pid ("+5" is 5).
+    func testPartCountsAndPidTexts() {
+        XCTAssertEqual(EntryName.classify("a.exit.tmp.+5"), .protocolTemp(writerPID: 5))
+        XCTAssertEqual(EntryName.classify("a.exit.tmp.2147483647"), .protocolTemp(writerPID: 2_147_483_647))
+        for other in ["a.exit.tmp.2147483648", "a.exit.tmp.-5", "a.exit.tmp.", "a.exit.tmp.5.x", "a.b.c.d.e", "a..json",
+                      "a.json.", "a.JSON", "a.", ".", "", "a", "a.exit.tmp", "a.exit.tmq.5", "a.exis.tmp.5", "a b.exit.tmp.5",
+                      "é.json", "a.jsoné", "a.json\u{301}", "bgb-1\u{301}.json"] {
+            XCTAssertEqual(EntryName.classify(other), .unknown, other)
+        }
+    }
 }

@@ -63,6 +63,22 @@ final class TaskMirrorTests: XCTestCase {
         XCTAssertEqual(try db.integrityCheck(), "ok")
     }
 
+    /// A missing aft.db is believed for `absenceTrusted` (a statx per removal was 4.6 % of a
+    /// sweep), and no longer: one the harness creates later gets its rows kept in step.
+    func testAnAftDbCreatedLaterIsUsedOnceItsAbsenceIsNoLongerTrusted() throws {
+        let log = CollectingLogHandler()
+        let context = try context(Policy(), log: log)
+        let mirror = TaskMirror(root: try DirectoryHandle.open(root: root.path), rootPath: root.path, policy: Policy())
+        XCTAssertEqual(mirror.removing(try delivered("bgb-1"), taskID: "bgb-1", harness: "opencode", context: context), .noDatabase)
+        let db = try HarnessDatabase.create(root: root.path)
+        try db.insert(harness: "opencode", sessionID: "ses_test", taskID: "bgb-2", status: "completed", delivered: true)
+        // Each try is a removal a sweep would make; after the window the file is looked at again.
+        try waitUntil("the new aft.db is used") {
+            mirror.removing(try! self.delivered("bgb-2"), taskID: "bgb-2", harness: "opencode", context: context) == .changed
+        }
+        XCTAssertNil(try db.row(harness: "opencode", sessionID: "ses_test", taskID: "bgb-2"))
+    }
+
     func testAnUnusableFileIsReportedOncePerPassAndTriedAgainWhenReplaced() throws {
         try BundleFixture.write(root.path, "aft.db", String(repeating: "garbage ", count: 512))
         let log = CollectingLogHandler()

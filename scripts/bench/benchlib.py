@@ -32,6 +32,21 @@ def make_tree(root, bundles, sessions, kind, live_pid=None, timeout=None, layout
     subprocess.run(cmd, check=True, timeout=timeout)
 
 
+def fdinfo_count(pid, kind, prefix):
+    """Lines starting with prefix in the fdinfo of pid's descriptors of kind (anon inode name:
+    "inotify" and "inotify wd:" counts its watches, "fanotify" and "fanotify sdev:" its file
+    system marks)."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if kind in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    count += sum(1 for line in f if line.startswith(prefix))
+        except OSError:
+            pass
+    return count
+
+
 def fresh_bench_dir(base, marker):
     """Empties base (refusing a non-empty directory without our marker file) and marks it ours."""
     if os.path.exists(base):

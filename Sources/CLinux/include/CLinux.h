@@ -58,4 +58,5 @@ int taskreaper_status(int dirfd, const char *path, int flags, struct taskreaper_
 
 #include "CLinuxReplace.h"
 #include "CLinuxPeer.h"
+#include "CLinuxFanotify.h"
 #endif

@@ -56,6 +56,16 @@ public enum MetricsText {
             gauge("taskreaper_trees", "trees", "bash-tasks trees watched.")
             gauge("taskreaper_sessions", "sessions", "Session directories watched.")
             gauge("taskreaper_inotify_watches", "inotify_watches", "inotify watches held.")
+            if case .string(let source)? = status["events"] {
+                out.metric("taskreaper_event_source", .gauge, "Where directory events come from (--events): inotify or fanotify.",
+                           [(["source": source], "1")])
+            }
+            gauge("taskreaper_fanotify_marks", "fanotify_marks", "File systems marked with fanotify (--events fanotify, or auto once inotify ran out).")
+            gauge("taskreaper_watched_directories", "watched_directories", "Directories watched, by inotify or fanotify.")
+            if case .number(let ignored)? = status["fanotify_events_ignored"] {
+                out.metric("taskreaper_fanotify_events_ignored_total", .counter,
+                           "fanotify events about directories not watched, dropped (the cost of a file system mark).", [([:], ignored)])
+            }
             gauge("taskreaper_pidfds", "processes_watched", "Task processes watched through a pidfd.")
             gauge("taskreaper_pending_deadlines", "pending_deadlines", "Sessions with a deadline to look again at.")
             gauge("taskreaper_watch_limit_reached", "watch_limit_reached", "1 while the inotify watch limit leaves part of the trees unwatched.")

@@ -21,6 +21,9 @@ public struct WatchOptions: Sendable {
     public var onHangup: (@Sendable () -> Void)?
     /// Called after every pass with the `ctl status` facts (the CLI writes --metrics-file).
     public var afterPass: (@Sendable (JSONObject) -> Void)?
+    /// Where directory events come from (`--events`); `auto` moves from inotify to fanotify
+    /// when inotify runs out of watches (README "watch").
+    public var events = EventSourceChoice.auto
     /// For `taskreaper_build_info`.
     public var version = "unknown"
 

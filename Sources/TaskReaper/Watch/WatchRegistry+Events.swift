@@ -7,7 +7,7 @@ extension WatchRegistry {
         var changes = RegistryChanges()
         for event in events {
             if event.overflowed {
-                changes.rescan = changes.rescan ?? "inotify queue overflow"
+                changes.rescan = changes.rescan ?? "\(inotify.name) queue overflow"
                 continue
             }
             if let indices = rootParents[event.wd] {

@@ -34,7 +34,9 @@ final class WatchRegistry {
         let number: UInt32
     }
 
-    let inotify: Inotify
+    /// The event source (inotify, or fanotify told in inotify's terms: `WatchEvents`);
+    /// replaced once when `--events auto` moves to fanotify (WatchRegistry+EventSource).
+    var inotify: any WatchEvents
     let context: ReconcileContext
     let options: WatchOptions
     var roots: [RootState]
@@ -52,6 +54,7 @@ final class WatchRegistry {
     /// Per session, the task directories' control/ and io/ watched (by path).
     var taskFiles: [SessionID: Set<String>] = [:]
     var watchLimitReached = false
+    var eventSourceSwitch = EventSourceSwitch()
     /// Set by the watcher once the first pass is done: roots opened after it appeared later.
     var startPassDone = false
     /// A root that appeared after the start is read-only here while under systemd: its
@@ -61,7 +64,7 @@ final class WatchRegistry {
     /// While the watch limit leaves part of the trees unwatched: the next covering rescan.
     var uncoveredRescanAt: Millis?
 
-    init(roots: [String], inotify: Inotify, context: ReconcileContext, options: WatchOptions) {
+    init(roots: [String], inotify: any WatchEvents, context: ReconcileContext, options: WatchOptions) {
         self.inotify = inotify
         self.context = context
         self.options = options
@@ -246,6 +249,7 @@ final class WatchRegistry {
     }
 
     func watchLimit(at path: String) {
+        if eventSourceSwitch.wanted(options.events, at: path) { return }  // fanotify instead, if it can be had
         let now = context.clock()
         uncoveredRescanAt = min(uncoveredRescanAt ?? .max, now.adding(options.uncoveredRescanInterval))
         guard !watchLimitReached else { return }

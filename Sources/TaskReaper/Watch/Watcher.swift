@@ -17,10 +17,9 @@ public final class Watcher {
     let options: WatchOptions
     let notifier = SystemdNotifier()
 
-    private let epoll: Epoll
-    private let inotify: Inotify
+    let epoll: Epoll
     private let signals: SignalChannel
-    private let registry: WatchRegistry
+    let registry: WatchRegistry
     private let processes: ProcessWatches
     private var queue = WorkQueue<SessionID>()
     private var control: ControlServer?
@@ -29,7 +28,7 @@ public final class Watcher {
     /// The earliest moment a quarantined entry comes due (README "Quarantine retention").
     private var quarantineDue: Millis?
 
-    private static let inotifyToken: UInt64 = 0
+    static let inotifyToken: UInt64 = 0
     private static let signalToken: UInt64 = 1
     private static let controlToken: UInt64 = 2
     private static let pidfdTokenBase: UInt64 = 16
@@ -42,10 +41,10 @@ public final class Watcher {
         self.options = options
         signals = try SignalChannel()
         epoll = try Epoll()
-        inotify = try Inotify()
-        try epoll.add(inotify.fd, token: Self.inotifyToken)
+        let events = try Self.eventSource(options.events, reporter: context.reporter)
+        for fd in events.descriptors { try epoll.add(fd, token: Self.inotifyToken) }
         try epoll.add(signals.fd, token: Self.signalToken)
-        registry = WatchRegistry(roots: roots, inotify: inotify, context: context, options: options)
+        registry = WatchRegistry(roots: roots, inotify: events, context: context, options: options)
         processes = ProcessWatches(epoll: epoll, tokenBase: Self.pidfdTokenBase, context: context,
                                    pollInterval: options.groupRecheckInterval)
         DescriptorLimit.raiseSoftToHard()
@@ -58,6 +57,7 @@ public final class Watcher {
         openControlSocket()
         registry.openRoots()
         rescan(reason: "start")
+        switchEventsIfWanted()
         registry.startPassDone = true
         timers.start(now: context.clock(), watchdog: notifier.watchdogInterval(), rescanInterval: options.rescanInterval)
         notifier.notify("READY=1\nSTATUS=\(status())")
@@ -65,7 +65,7 @@ public final class Watcher {
         while !stopping {
             for token in epoll.wait(timeoutMs: timeout()) {
                 switch token {
-                case Self.inotifyToken: apply(registry.handle(inotify.readEvents()))
+                case Self.inotifyToken: apply(registry.handle(registry.inotify.readEvents()))
                 case Self.signalToken: handleSignals()
                 case Self.controlToken: acceptClients()
                 case Self.clientTokenBase...: control?.serve(Int32(truncatingIfNeeded: token - Self.clientTokenBase), self)
@@ -76,6 +76,7 @@ public final class Watcher {
             if stopping || registry.restartReason != nil { break }
             runDue()
             reconcileDirty()
+            switchEventsIfWanted()
         }
         notifier.notify("STOPPING=1")
         _ = context.reporter.summarize(roots: registry.rootPaths, durationMs: age(of: started, at: context.clock()),
@@ -146,7 +147,7 @@ public final class Watcher {
     /// Look at everything: every root not open yet is looked for again (so SIGHUP and
     /// `ctl rescan` pick up a root inotify could not announce), then every tree of every
     /// open root, every session in them.
-    private func rescan(reason: String) {
+    func rescan(reason: String) {
         registry.openRoots()
         if registry.restartReason != nil { return }  // exiting for a restart: no pass now
         apply(registry.discover())
@@ -302,7 +303,7 @@ extension Watcher: ControlRequests {
         object["waiting_for"] = .array(registry.waitingRoots.map { .string($0) })
         object["trees"] = .integer(registry.treeCount)
         object["sessions"] = .integer(registry.sessionCount)
-        object["inotify_watches"] = .integer(registry.watchCount)
+        for (key, value) in eventSourceStatus { object[key] = value }
         object["processes_watched"] = .integer(processes.count)
         object["pending_deadlines"] = .integer(queue.deadlineCount)
         object["next_deadline"] = queue.nextDeadline().map { .integer($0) } ?? .null

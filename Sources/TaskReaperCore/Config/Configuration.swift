@@ -26,6 +26,8 @@ public struct Configuration: Equatable, Sendable {
     public var logTarget = "auto"
     /// `[Watch] RescanInterval=`.
     public var rescanInterval: Threshold = .after(6 * .hour)
+    /// `[Watch] Events=`.
+    public var events = EventSourceChoice.auto
     /// `[Metrics] File=`: where a Prometheus text file is written after each pass; nil: none.
     public var metricsFile: String?
     /// Where each single-valued setting's value came from, by `Section.Key`.
@@ -35,7 +37,7 @@ public struct Configuration: Equatable, Sendable {
 
     public static func == (a: Configuration, b: Configuration) -> Bool {
         a.policy == b.policy && a.roots.map(\.path) == b.roots.map(\.path) && a.logTarget == b.logTarget
-            && a.rescanInterval == b.rescanInterval && a.metricsFile == b.metricsFile
+            && a.rescanInterval == b.rescanInterval && a.events == b.events && a.metricsFile == b.metricsFile
     }
 
     /// One setting: its place in the files, its flag, and how to read and print it.
@@ -133,6 +135,14 @@ public struct Configuration: Equatable, Sendable {
                     c.rescanInterval = value
                 },
                 show: { DurationText.format($0.rescanInterval) }),
+        Setting(section: "Watch", key: "Events", flag: "--events",
+                apply: { c, t throws(SettingError) in
+                    guard let value = EventSourceChoice(rawValue: t) else {
+                        throw SettingError(message: "\(EventSourceChoice.expected), found '\(t)'")
+                    }
+                    c.events = value
+                },
+                show: { $0.events.rawValue }),
         Setting(section: "Metrics", key: "File", flag: "--metrics-file",
                 apply: { c, t throws(SettingError) in
                     guard t.isEmpty || t.hasPrefix("/") else { throw SettingError(message: "expected an absolute path, found '\(t)'") }
