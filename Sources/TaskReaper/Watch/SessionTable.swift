@@ -69,6 +69,11 @@ struct SessionTable {
         sessions[Int(id.raw)]?.wd = wd
     }
 
+    /// Every session is unwatched (the event source changed): the next look watches it anew.
+    mutating func forgetWatches() {
+        for index in sessions.indices where sessions[index]?.wd != nil { sessions[index]?.wd = nil }
+    }
+
     /// Forgets the session; its number is free for the next new one.
     mutating func remove(_ id: SessionID) {
         guard let session = self[id] else { return }

@@ -38,6 +38,7 @@ extension WatchRegistry {
         watched = [:]
         rootParents = [:]
         taskFiles = [:]
+        sessions.forgetWatches()  // the sessions stay known (and keep their ids), unwatched
         sessionCount = 0
         watchLimitReached = false
         uncoveredRescanAt = nil
@@ -48,7 +49,8 @@ extension WatchRegistry {
             watchRoot(index)
         }
         for (path, state) in trees {
-            trees[path] = TreeState(tree: state.tree, wd: addWatch(state.tree.directory, mask: Inotify.directoryMask, target: .tree(path)))
+            trees[path] = TreeState(tree: state.tree, wd: addWatch(state.tree.directory, mask: Inotify.directoryMask, target: .tree(path)),
+                                    number: state.number)
         }
     }
 }

@@ -40,8 +40,9 @@ final class FanotifyRegistryTests: XCTestCase {
         XCTAssertEqual(registry.handle(events.readEvents()).look, [])
         XCTAssertEqual(registry.treeCount, 1)
         try FileManager.default.createDirectory(atPath: root.path + "/pi/bash-tasks/00000000000000aa", withIntermediateDirectories: false)
-        let key = SessionKey(tree: root.path + "/pi/bash-tasks", name: "00000000000000aa")
-        XCTAssertEqual(registry.handle(events.readEvents()).look, [key])
+        let look = registry.handle(events.readEvents()).look
+        let key = try XCTUnwrap(registry.session(SessionKey(tree: root.path + "/pi/bash-tasks", name: "00000000000000aa")))
+        XCTAssertEqual(look, [key])
         registry.watchSession(key)
         try Data("{}".utf8).write(to: URL(fileURLWithPath: root.path + "/pi/bash-tasks/00000000000000aa/bgb-00000001.json"))
         XCTAssertEqual(Set(registry.handle(events.readEvents()).look), [key])
@@ -127,10 +128,12 @@ final class FanotifyRegistryTests: XCTestCase {
         keys.forEach(registry.watchSession)
         XCTAssertEqual(registry.sessionCount, 3)
         XCTAssertEqual(registry.watchCount, 7)
-        try Data("{}".utf8).write(to: URL(fileURLWithPath: keys[1].tree + "/" + keys[1].name.description + "/bgb-00000001.json"))
-        try FileManager.default.createDirectory(atPath: keys[0].tree + "/00000000000000dd", withIntermediateDirectories: false)
-        XCTAssertEqual(Set(registry.handle(events.readEvents()).look),
-                       [keys[1], SessionKey(tree: keys[0].tree, name: "00000000000000dd")])
+        let tree = root.path + "/opencode/bash-tasks"
+        let second = try XCTUnwrap(registry.session(keys[1]))
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: tree + "/" + second.name.escaped + "/bgb-00000001.json"))
+        try FileManager.default.createDirectory(atPath: tree + "/00000000000000dd", withIntermediateDirectories: false)
+        let look = Set(registry.handle(events.readEvents()).look)
+        XCTAssertEqual(look, [keys[1], try XCTUnwrap(registry.session(SessionKey(tree: tree, name: "00000000000000dd")))])
         XCTAssertEqual(log.actions(.watchLimit).count, 0)
     }
 
