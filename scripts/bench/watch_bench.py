@@ -6,7 +6,9 @@ usage: watch_bench.py  (env: BIN=.build/release/taskreaper, TASKS=200, SESSIONS=
        BENCH_DIR=/var/tmp/taskreaper-watch-bench,
        BIG=1 to add the 100 000-session scale (issue #14), BIG_ONLY=1 for that scale alone,
        BIG_SESSIONS=100000, BIG_BUNDLES=250000, BIG_IDLE_SECONDS=10, LOAD_RATE=1000,
-       FLOOD=20000, FLOOD_QUEUE=128)
+       FLOOD=20000, FLOOD_QUEUE=128, BIG_TREE=DIR to make the big tree there once and reuse it,
+       BIG_PEER_BIN=PATH[:PATH...] to measure other binaries on the same tree, interleaved, BIG_ROUNDS=1,
+       BIG_FIRST_PASS_ONLY=1 with BIG_PEER_BIN for the first pass's numbers alone)
 See scripts/bench/watch.sh, the one command that builds and runs this.
 
 The big scale (BIG=1, ~10 minutes on 2 cores, 1 000 000 files on the bench dir's file system):
@@ -19,6 +21,14 @@ BIG_SESSIONS sessions holding BIG_BUNDLES live flat bundles (4 files each: 250 0
     stays "running", so each rewrite is one session looked at and nothing to do), TASKS tasks
     in one more session end through their wrapper (marker rename, then exit): marker ->
     finalized JSON beyond the grace, p50/p99; the watcher's CPU and the rate achieved;
+  - BIG_TREE=DIR keeps the tree (and the live process its tasks name) after the run and reuses
+    it when DIR/.made says it has this shape and that process still lives: the ~3 minutes of
+    making it are spent once (the sessions the measures add are removed before each run);
+  - BIG_PEER_BIN=PATH (e.g. main's binary; several separated by ':'): every measure above is
+    taken for each and for BIN, alternately (peer, BIN, peer, BIN... BIG_ROUNDS times), one row
+    each, on the same tree; also the first pass's CPU and marker latency without the writer.
+    BIG_FIRST_PASS_ONLY=1: the first pass (wall, CPU, RSS, peak, anonymous RSS, watches) and
+    the idle ticks alone, ~1 minute a run (for a change's memory, step by step);
   - overflow recovery: a second watcher started with fs.inotify.max_queued_events lowered to
     FLOOD_QUEUE (restored afterwards; the limit is read when an inotify instance is made); a
     flood of FLOOD JSON rewrites across the sessions overflows its queue, and a marker written
@@ -44,7 +54,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 class Watch:
     """taskreaper watch as a child, with a notify socket to know when its first pass is done."""
 
-    def __init__(self, root, *flags, log=None):
+    def __init__(self, root, *flags, log=None, binary=None):
         self.sock_path = root + ".notify"
         if os.path.exists(self.sock_path):
             os.unlink(self.sock_path)
@@ -52,7 +62,7 @@ class Watch:
         self.sock.bind(self.sock_path)
         env = dict(os.environ, NOTIFY_SOCKET=self.sock_path)
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([BIN, "watch", "--root", root, "--log-target", "stderr", *flags],
+        self.proc = subprocess.Popen([binary or BIN, "watch", "--root", root, "--log-target", "stderr", *flags],
                                      env=env, stdout=subprocess.DEVNULL,
                                      stderr=open(log, "w") if log else subprocess.DEVNULL)
         self.ready_after = None
@@ -369,10 +379,7 @@ def main():
         f"Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}  ",
         f"Machine: {os.cpu_count()} cores, kernel {platform.release()}, bench dir {BASE}  ",
         f"Load average (1, 5, 15 min) before: {load_before}, after: {loadavg()} (other builds share the machine)",
-        "",
-        "| measure | result | target |",
-        "|---|---|---|",
-    ] + lines
+    ] + (["", "| measure | result | target |", "|---|---|---|"] if lines and lines[0] else []) + lines
     report = "\n".join(lines) + "\n"
     print(report)
     os.makedirs("bench-results", exist_ok=True)

@@ -1,6 +1,6 @@
 """The 100 000-session scale of the watch benchmarks (issue #14 goal 3): see watch_bench.py's
 header for what is measured and how (BIG=1 there). Uses watch_bench's Watch and helpers."""
-import glob, json, os, random, subprocess, sys, threading, time
+import glob, json, os, random, shutil, subprocess, sys, threading, time
 
 import watch_bench as wb
 
@@ -66,6 +66,7 @@ def stop_writer(writer):
 def marker_latency(session, tasks):
     """TASKS tasks end through their wrapper (marker rename, then exit): marker -> finalized JSON
     beyond the grace, as watch_bench.latency measures it."""
+    shutil.rmtree(session, ignore_errors=True)  # a reused tree's from the last run
     os.makedirs(session)
     time.sleep(0.5)  # the tree's watch sees the session, the watcher watches it
     lat, batch = [], 20
@@ -85,15 +86,19 @@ def marker_latency(session, tasks):
     return lat
 
 
-def first_pass_and_load(root, live_pid, targets):
-    """First pass, RSS, watches, idle ticks; then marker latency under the writer's load."""
-    w = wb.Watch(root, "--finalize-grace", f"{wb.GRACE_MS}ms")
+def first_pass_and_load(root, live_pid, targets, binary=None, quiet_latency=False):
+    """First pass, RSS, watches, idle ticks; then marker latency (without the writer if asked,)
+    under the writer's load."""
+    w = wb.Watch(root, "--finalize-grace", f"{wb.GRACE_MS}ms", binary=binary)
     try:
-        r = {"ready": w.ready_after, "rss": w.rss_kib(), "peak": w.peak_rss_kib(), "watches": w.inotify_watches()}
+        r = {"ready": w.ready_after, "ready_ticks": w.cpu_ticks(), "rss": w.rss_kib(), "peak": w.peak_rss_kib(),
+             "watches": w.inotify_watches()}
         time.sleep(1)
         t0 = w.cpu_ticks()
         time.sleep(IDLE)
         r["idle_ticks"] = w.cpu_ticks() - t0
+        if quiet_latency:
+            r["quiet_latency"] = marker_latency(os.path.join(root, "opencode/bash-tasks/00000000000000ce"), wb.TASKS)
         writer = start_writer(targets, LOAD_RATE, 0)
         time.sleep(2)  # the load is on before the first marker
         t0, c0 = time.monotonic(), w.cpu_ticks()
@@ -107,12 +112,13 @@ def first_pass_and_load(root, live_pid, targets):
         w.stop()
 
 
-def overflow_recovery(root, live_pid, targets):
+def overflow_recovery(root, live_pid, targets, binary=None):
     """A watcher with a small inotify queue, a flood that overflows it, and a marker written
     into a live task's session after the overflow: time to the finalized JSON."""
     with open(QUEUE_KNOB) as f:
         saved = f.read().strip()
     session = os.path.join(root, "opencode/bash-tasks/00000000000000dd")
+    shutil.rmtree(session, ignore_errors=True)  # a reused tree's from the last run
     os.makedirs(session)
     tid = "bgb-0000dd01"
     record = os.path.join(session, tid + ".json")
@@ -121,7 +127,7 @@ def overflow_recovery(root, live_pid, targets):
     try:
         with open(QUEUE_KNOB, "w") as f:
             f.write(str(FLOOD_QUEUE))
-        w = wb.Watch(root, "--finalize-grace", f"{wb.GRACE_MS}ms", log=log)
+        w = wb.Watch(root, "--finalize-grace", f"{wb.GRACE_MS}ms", log=log, binary=binary)
     finally:
         with open(QUEUE_KNOB, "w") as f:
             f.write(saved)
@@ -147,24 +153,117 @@ def overflow_recovery(root, live_pid, targets):
         w.stop()
 
 
-def run(base):
-    """Every big-scale measure on one tree; returns the report's lines."""
-    root = os.path.join(base, "big")
+def tree(base):
+    """The big tree, its live process, its writer targets and file count: made now, or (BIG_TREE)
+    reused from an earlier run. Returns (root, live pid, targets, files, seconds to make, cleanup)."""
+    keep = os.environ.get("BIG_TREE")
+    root = keep or os.path.join(base, "big")
+    made = os.path.join(root, ".made")
+    if keep and os.path.exists(made):
+        info = json.load(open(made))
+        alive = os.path.exists(f"/proc/{info['live_pid']}") and \
+            open(f"/proc/{info['live_pid']}/cmdline").read().split("\0")[:2] == ["sleep", "36000"]
+        if alive and info["sessions"] == SESSIONS and info["bundles"] == BUNDLES:
+            for added in ("cc", "ce", "dd"):  # the measures' own sessions: every first pass sees the same tree
+                shutil.rmtree(os.path.join(root, "opencode/bash-tasks/00000000000000" + added), ignore_errors=True)
+            return root, info["live_pid"], root + ".targets", info["files"], info["made_s"], lambda: None
+        if alive:
+            os.kill(info["live_pid"], 9)
+    shutil.rmtree(root, ignore_errors=True)
     live = subprocess.Popen(["setsid", "sleep", "36000"])
-    try:
-        t0 = time.monotonic()
-        wb.subprocess.run([sys.executable, os.path.join(wb.HERE, "make-tree.py"), root, "--bundles", str(BUNDLES),
-                           "--sessions", str(SESSIONS), "--kind", "live", "--live-pid", str(live.pid)], check=True)
-        made_s = time.monotonic() - t0
-        targets = root + ".targets"
-        n = one_json_per_session(root, targets)
-        files = sum(len(f) for _, _, f in os.walk(root))
-        load = first_pass_and_load(root, live.pid, targets)
-        flood = overflow_recovery(root, live.pid, targets)
-    finally:
+    t0 = time.monotonic()
+    wb.subprocess.run([sys.executable, os.path.join(wb.HERE, "make-tree.py"), root, "--bundles", str(BUNDLES),
+                       "--sessions", str(SESSIONS), "--kind", "live", "--live-pid", str(live.pid)], check=True)
+    made_s = time.monotonic() - t0
+    targets = root + ".targets"
+    one_json_per_session(root, targets)
+    files = sum(len(f) for _, _, f in os.walk(root))
+    if keep:
+        with open(made, "w") as f:
+            json.dump({"sessions": SESSIONS, "bundles": BUNDLES, "live_pid": live.pid, "files": files, "made_s": made_s}, f)
+        return root, live.pid, targets, files, made_s, lambda: None
+
+    def cleanup():
         live.kill()
         live.wait()
-        wb.shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+    return root, live.pid, targets, files, made_s, cleanup
+
+
+def first_pass(root, binary):
+    """BIG_FIRST_PASS_ONLY: start, READY=1, then its numbers (and the idle ticks)."""
+    w = wb.Watch(root, "--finalize-grace", f"{wb.GRACE_MS}ms", binary=binary)
+    try:
+        r = {"ready": w.ready_after, "ready_ticks": w.cpu_ticks(), "rss": w.rss_kib(), "peak": w.peak_rss_kib(),
+             "anon": w.rss_kib("RssAnon"), "watches": w.inotify_watches()}
+        time.sleep(1)
+        t0 = w.cpu_ticks()
+        time.sleep(IDLE)
+        r["idle_ticks"] = w.cpu_ticks() - t0
+        return r
+    finally:
+        w.stop()
+
+
+def compare(base, peers):
+    """BIG_PEER_BIN: the peers and BIN on the same tree, interleaved; one row per run."""
+    root, live_pid, targets, files, made_s, cleanup = tree(base)
+    rows = []
+    only_first = setting("BIG_FIRST_PASS_ONLY", 0) == 1
+    try:
+        n = sum(1 for _ in open(targets))
+        for round in range(setting("BIG_ROUNDS", 1)):
+            for name, binary in [(f"peer {i + 1}" if len(peers) > 1 else "peer", p) for i, p in enumerate(peers)] + [("BIN", wb.BIN)]:
+                if only_first:
+                    r = first_pass(root, binary)
+                    rows.append(f"| {round + 1} | {name} | {r['ready']:.1f} s, {r['ready_ticks'] / wb.TICKS:.1f} s CPU | "
+                                f"{r['rss'] / 1024:.1f} MiB | {r['peak'] / 1024:.1f} MiB | {r['anon'] / 1024:.1f} MiB | "
+                                f"{r['watches']} | {r['idle_ticks']} |")
+                    print(rows[-1], flush=True)
+                    continue
+                load = first_pass_and_load(root, live_pid, targets, binary=binary, quiet_latency=True)
+                flood = overflow_recovery(root, live_pid, targets, binary=binary)
+                quiet, lat = load["quiet_latency"], load["latency"]
+                rows.append(
+                    f"| {round + 1} | {name} | {load['ready']:.1f} s, {load['ready_ticks'] / wb.TICKS:.1f} s CPU | "
+                    f"{load['rss'] / 1024:.1f} MiB | {load['peak'] / 1024:.1f} MiB | {load['watches']} | {load['idle_ticks']} | "
+                    f"{wb.pct(quiet, 50):.1f} / {wb.pct(quiet, 99):.1f} ms | {wb.pct(lat, 50):.1f} / {wb.pct(lat, 99):.1f} ms "
+                    f"({load['load_rate']:.0f}/s, CPU {load['load_cpu'] * 100:.0f} %) | {load['rss_after_load'] / 1024:.1f} MiB | "
+                    f"{flood['from_marker']:.1f} s ({'overflowed' if flood['overflowed'] else 'NO overflow'}) |")
+                print(rows[-1], flush=True)
+    finally:
+        cleanup()
+    names = ", ".join(f"`{p}`" for p in peers)
+    if only_first:
+        return ["", f"{SESSIONS} sessions / {BUNDLES} live bundles ({files} files), first pass only: peers {names} and BIN "
+                f"`{wb.BIN}` alternately", "",
+                "| round | binary | first pass (wall, CPU) | RSS after | peak RSS | anonymous | watches | idle ticks |",
+                "|---|---|---|---|---|---|---|---|"] + rows
+    return [
+        "",
+        f"{SESSIONS} sessions / {BUNDLES} live bundles ({files} files, tree made in {made_s:.0f} s), peer "
+        f"{names} and BIN `{wb.BIN}` alternately; marker latency beyond the {wb.GRACE_MS} ms grace, {wb.TASKS} tasks, "
+        f"without the writer and with it ({LOAD_RATE}/s asked, {n} sessions round-robin); overflow: queue {FLOOD_QUEUE}, "
+        f"flood of {FLOOD} rewrites, marker written after the overflow -> finalized",
+        "",
+        "| round | binary | first pass (wall, CPU) | RSS after | peak RSS | watches | idle ticks | marker p50 / p99 | "
+        "under load p50 / p99 | RSS after load | overflow recovery |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ] + rows
+
+
+def run(base):
+    """Every big-scale measure on one tree; returns the report's lines."""
+    peer = os.environ.get("BIG_PEER_BIN")
+    if peer:
+        return compare(base, [os.path.abspath(p) for p in peer.split(":")])
+    root, live_pid, targets, files, made_s, cleanup = tree(base)
+    try:
+        n = sum(1 for _ in open(targets))
+        load = first_pass_and_load(root, live_pid, targets)
+        flood = overflow_recovery(root, live_pid, targets)
+    finally:
+        cleanup()
     lat = load["latency"]
     return [
         f"| {SESSIONS} sessions / {BUNDLES} live bundles ({files} files, tree made in {made_s:.0f} s): first pass, RSS after it, "
