@@ -153,6 +153,12 @@ def overflow_recovery(root, live_pid, targets, binary=None):
         w.stop()
 
 
+def remove_added(root):
+    """The sessions the measures add: every first pass sees the tree as it was made."""
+    for added in ("cc", "ce", "dd"):
+        shutil.rmtree(os.path.join(root, "opencode/bash-tasks/00000000000000" + added), ignore_errors=True)
+
+
 def tree(base):
     """The big tree, its live process, its writer targets and file count: made now, or (BIG_TREE)
     reused from an earlier run. Returns (root, live pid, targets, files, seconds to make, cleanup)."""
@@ -164,8 +170,7 @@ def tree(base):
         alive = os.path.exists(f"/proc/{info['live_pid']}") and \
             open(f"/proc/{info['live_pid']}/cmdline").read().split("\0")[:2] == ["sleep", "36000"]
         if alive and info["sessions"] == SESSIONS and info["bundles"] == BUNDLES:
-            for added in ("cc", "ce", "dd"):  # the measures' own sessions: every first pass sees the same tree
-                shutil.rmtree(os.path.join(root, "opencode/bash-tasks/00000000000000" + added), ignore_errors=True)
+            remove_added(root)
             return root, info["live_pid"], root + ".targets", info["files"], info["made_s"], lambda: None
         if alive:
             os.kill(info["live_pid"], 9)
@@ -214,6 +219,7 @@ def compare(base, peers):
         n = sum(1 for _ in open(targets))
         for round in range(setting("BIG_ROUNDS", 1)):
             for name, binary in [(f"peer {i + 1}" if len(peers) > 1 else "peer", p) for i, p in enumerate(peers)] + [("BIN", wb.BIN)]:
+                remove_added(root)
                 if only_first:
                     r = first_pass(root, binary)
                     rows.append(f"| {round + 1} | {name} | {r['ready']:.1f} s, {r['ready_ticks'] / wb.TICKS:.1f} s CPU | "
