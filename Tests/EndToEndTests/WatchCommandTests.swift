@@ -194,6 +194,26 @@ final class WatchCommandTests: XCTestCase {
         }
     }
 
+    /// A first pass reconciles its sessions a chunk of 1 024 at a time: over more than two
+    /// chunks, every session is looked at (its delivered bundle removed) and watched by READY=1.
+    func testAFirstPassOverSeveralChunksReconcilesAndWatchesEverySession() throws {
+        let count = 2_100
+        var dirs: [String] = []
+        for index in 0..<count {
+            let dir = try session("opencode", String(format: "%016x", index))
+            try BundleFixture.write(dir, "keep.txt", "not ours: the session is never empty")
+            try BundleFixture.write(dir, "bgb-00000001.json", BundleFixture.schema4(
+                taskID: "bgb-00000001", status: "completed", startedAt: 1, completionDelivered: true, exitCode: 0),
+                ageMs: 2 * BundleFixture.hour)
+            dirs.append(dir)
+        }
+        try startWatch(["--rescan-interval", "infinity"])
+        XCTAssertEqual(dirs.filter { BundleFixture.exists($0 + "/bgb-00000001.json") }, [], "every session looked at")
+        let status = WatchDaemon.status(socket: scratch.path + "/ctl.sock")
+        XCTAssertEqual(status?["sessions"] as? Int, count, "every session watched")
+        XCTAssertEqual(status?["pending_deadlines"] as? Int, 0)
+    }
+
     func testARootThatDisappearsAndComesBackIsWatchedAgain() throws {
         try startWatch()
         let rootPath = root.path
