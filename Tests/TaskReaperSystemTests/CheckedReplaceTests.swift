@@ -7,20 +7,7 @@ import XCTest
 /// Issue 11.2: a replace never loses a version that a writer renamed over the target, at
 /// whichever exchange the writer's rename lands (the `ReplaceSteps` seam puts it there), and
 /// leaves no temp behind.
-final class CheckedReplaceTests: XCTestCase {
-    var directory: TemporaryDirectory!
-    var handle: DirectoryHandle!
-
-    override func setUpWithError() throws {
-        directory = try TemporaryDirectory()
-        handle = try DirectoryHandle.open(root: directory.path)
-    }
-
-    override func tearDown() {
-        handle = nil
-        directory.remove()
-    }
-
+final class CheckedReplaceTests: DirectoryTestCase {
     // MARK: Helpers
 
     /// Writes `target` in `directory` as a writer does (temp + rename).

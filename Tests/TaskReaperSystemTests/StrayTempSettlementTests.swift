@@ -7,20 +7,7 @@ import XCTest
 /// What the stray-temp rule does with the temp of an exchange step whose process died
 /// (StrayTempSettlement.swift), one row of its table per test: the disk as a SIGKILL at
 /// that point leaves it, built by hand.
-final class StrayTempSettlementTests: XCTestCase {
-    var directory: TemporaryDirectory!
-    var handle: DirectoryHandle!
-
-    override func setUpWithError() throws {
-        directory = try TemporaryDirectory()
-        handle = try DirectoryHandle.open(root: directory.path)
-    }
-
-    override func tearDown() {
-        handle = nil
-        directory.remove()
-    }
-
+final class StrayTempSettlementTests: DirectoryTestCase {
     /// Creates one file per version (named by its content) and returns their digests.
     func versions(_ names: String...) throws -> [String: FileDigest] {
         var digests: [String: FileDigest] = [:]
