@@ -28,6 +28,7 @@ public final class TaskMirror: Sendable {
     /// harness creates is noticed within this long; a check per removal only narrowed that
     /// window (the file can appear between the check and the unlink), never closed it.
     static let absenceTrusted: Millis = 10
+    private static let databaseName = FileName(MirrorDatabase.fileName)
 
     struct State {
         var database: MirrorDatabase?
@@ -146,7 +147,7 @@ public final class TaskMirror: Sendable {
             let now = MonotonicClock.now()
             let seenMissing = absentAt.load(ordering: .relaxed)
             if seenMissing != 0, now >= seenMissing, now - seenMissing < Self.absenceTrusted { return .noDatabase }
-            if (try? root.status(FileName(MirrorDatabase.fileName))) == .some(nil) {
+            if (try? root.status(Self.databaseName)) == .some(nil) {
                 absentAt.store(now, ordering: .relaxed)
                 return .noDatabase
             }
@@ -187,7 +188,7 @@ public final class TaskMirror: Sendable {
             state.busyUntil = nil
         }
         let status: FileStatus?
-        do { status = try root.status(FileName(MirrorDatabase.fileName)) } catch {
+        do { status = try root.status(Self.databaseName) } catch {
             state.identity = nil
             return .result(failOpen(&state, problem: "\(error)", context: context))
         }

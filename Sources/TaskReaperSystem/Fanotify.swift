@@ -59,17 +59,16 @@ public final class Fanotify {
     public typealias Visit = (_ mask: UInt32, _ directory: FileHandleKey?, _ name: UnsafeRawBufferPointer) -> Void
 
     /// Reads what is queued, at most about `limit` bytes (a busy file system must not keep
-    /// the loop here: epoll says again what is left). True when the queue is drained.
-    public func read(limit: Int, into buffer: inout [UInt8], _ visit: Visit) -> Bool {
+    /// the loop here: epoll says again what is left).
+    public func read(limit: Int, into buffer: inout [UInt8], _ visit: Visit) {
         var consumed = 0
         while consumed < limit {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
             if n < 0, errno == EINTR { continue }
-            if n <= 0 { return true }  // EAGAIN: drained
+            if n <= 0 { return }  // EAGAIN: drained
             consumed += n
             buffer.withUnsafeBytes { Self.parse(UnsafeRawBufferPointer(rebasing: $0.prefix(n)), visit) }
         }
-        return false
     }
 
     /// fanotify_event_metadata (event_len u32, vers u8, reserved u8, metadata_len u16,

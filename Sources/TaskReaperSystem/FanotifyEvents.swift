@@ -153,7 +153,7 @@ public final class FanotifyEvents: WatchEvents {
         usleep(Self.settleMicroseconds)
         var events = fallback.readEvents()
         for event in events where event.watchEnded { fallbackWatches.remove(event.wd) }
-        _ = group.read(limit: Self.readLimit, into: &buffer) { mask, key, name in
+        group.read(limit: Self.readLimit, into: &buffer) { mask, key, name in
             if mask & UInt32(TASKREAPER_FAN_Q_OVERFLOW) != 0 {
                 events.append(Inotify.Event(wd: -1, mask: UInt32(IN_Q_OVERFLOW), name: nil))
                 return

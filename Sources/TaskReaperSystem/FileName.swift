@@ -140,8 +140,7 @@ public struct FileName: Hashable, Comparable, Sendable, CustomStringConvertible,
 
     /// The escaped form of a path the kernel gave as bytes (readlink of /proc/self/fd).
     public static func escapePath<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
-        if let text = String(validating: bytes, as: UTF8.self), !bytes.contains(backslash) { return text }
-        return escape(bytes)
+        FileName(bytes: bytes).escaped  // `/` is valid UTF-8: the rule for a name is the rule for a path
     }
 
     private static let backslash = UInt8(ascii: "\\")

@@ -7,9 +7,8 @@ import TaskReaperSystem
 /// A number is reused after its session is forgotten: whoever held it forgets it in the
 /// same step (`RegistryChanges.forgotten`), and a late look at a reused number is one
 /// look at another session, never a decision about the wrong one (the reconciler observes).
-struct SessionID: Hashable, Comparable, CustomStringConvertible {
+struct SessionID: Hashable, CustomStringConvertible {
     let raw: UInt32
-    static func < (a: SessionID, b: SessionID) -> Bool { a.raw < b.raw }
     var description: String { "#\(raw)" }
 }
 
@@ -30,7 +29,7 @@ struct SessionTable {
     /// id + 1 in the slot its tree and name hash to (or the next free one: linear probing);
     /// 0: empty. At most half full, so a probe ends soon.
     private var slots: [UInt32] = []
-    private(set) var count = 0
+    var count: Int { sessions.count - free.count }
 
     subscript(id: SessionID) -> Session? {
         Int(id.raw) < sessions.count ? sessions[Int(id.raw)] : nil
@@ -60,7 +59,6 @@ struct SessionTable {
             sessions.append(Session(name: name, tree: tree, wd: nil))
         }
         insert(raw)
-        count += 1
         return SessionID(raw: raw)
     }
 
@@ -97,7 +95,6 @@ struct SessionTable {
         slots[hole] = 0
         sessions[Int(id.raw)] = nil
         free.append(id.raw)
-        count -= 1
         if count == 0 {
             // Every session gone (a tree or root went): the room goes too.
             sessions = []
